@@ -1,0 +1,37 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def _isolated_file_store(settings, tmp_path):
+    """Each test gets its own file store and key directories."""
+    settings.FILE_STORE_DIR = tmp_path / "files"
+    settings.MASTER_KEY_FILE = tmp_path / "keys" / "master.key"
+    settings.TSA_DIR = ROOT / "var" / "test-tsa"
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def pg_url():
+    """A fresh, migrated PostgreSQL database for multi-process tests."""
+    from tests.services import new_pg_database
+
+    url, drop = new_pg_database()
+    env = {**os.environ, "DATABASE_URL": url, "PLATFORM_VAR_DIR": str(ROOT / "var" / "pgtest")}
+    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env,
+                   check=True)
+    yield url
+    drop()
+
+
+@pytest.fixture
+def api():
+    from rest_framework.test import APIClient
+
+    return APIClient()

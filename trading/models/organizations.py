@@ -1,0 +1,90 @@
+"""Organizations, users and their roles."""
+
+import hashlib
+import secrets
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from trading.ids import public_id
+
+
+def _org_public_id() -> str:
+    return public_id("o")
+
+
+class Organization(models.Model):
+    """A party that acts on the platform: an agency (招标人/代理), a bidder (投标人), or staff."""
+
+    class Kind(models.TextChoices):
+        AGENCY = "agency", _("Tenderer or agency")
+        BIDDER = "bidder", _("Bidder")
+        EXPERT_EMPLOYER = "employer", _("Expert's employer")
+        SUPERVISION = "supervision", _("Supervising department")
+        PLATFORM = "platform", _("Trading centre")
+
+    public_id = models.CharField(max_length=24, unique=True, default=_org_public_id, editable=False)
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    name = models.CharField(_("name"), max_length=200)
+    credit_code = models.CharField(_("unified social credit code"), max_length=18, unique=True)
+    legal_representative = models.CharField(_("legal representative"), max_length=100, blank=True)
+    basic_account_bank = models.CharField(_("basic account bank"), max_length=200, blank=True)
+    basic_account_number = models.CharField(_("basic account number"), max_length=40, blank=True)
+    contact_phone = models.CharField(_("contact phone"), max_length=40, blank=True)
+    address = models.CharField(_("address"), max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class User(AbstractUser):
+    """A person who acts for one organization in one role."""
+
+    class Role(models.TextChoices):
+        AGENCY = "agency", _("Agency")
+        BIDDER = "bidder", _("Bidder")
+        EXPERT = "expert", _("Expert")
+        SUPERVISOR = "supervisor", _("Supervisor")
+        ADMIN = "admin", _("Platform administrator")
+
+    STAFF_ROLES = (Role.AGENCY, Role.SUPERVISOR, Role.ADMIN)
+
+    role = models.CharField(_("role"), max_length=16, choices=Role.choices)
+    organization = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, null=True, blank=True, related_name="users"
+    )
+    phone = models.CharField(_("mobile phone"), max_length=40, blank=True)
+    totp_secret = models.CharField(max_length=64, blank=True)
+    totp_enabled = models.BooleanField(_("two-factor login"), default=False)
+
+    @property
+    def is_staff_role(self) -> bool:
+        return self.role in self.STAFF_ROLES
+
+    def has_role(self, *roles: str) -> bool:
+        return self.is_authenticated and self.is_active and self.role in roles
+
+
+class ApiToken(models.Model):
+    """An API bearer token; only its SHA-256 is stored."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    digest = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    @staticmethod
+    def digest_of(raw: str) -> str:
+        return hashlib.sha256(raw.encode()).hexdigest()
+
+    @classmethod
+    def issue(cls, user: User) -> str:
+        raw = secrets.token_urlsafe(32)
+        cls.objects.create(user=user, digest=cls.digest_of(raw))
+        return raw
