@@ -20,6 +20,7 @@ if PROFILE not in {"embedded", "production"}:
 PRODUCTION = PROFILE == "production"
 
 VAR_DIR = Path(env_str("PLATFORM_VAR_DIR", str(BASE_DIR / "var")))
+VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 DEV_SECRET_KEY = "embedded-development-only-secret-key-not-for-production-use-0123456789"
 SECRET_KEY = env_str("DJANGO_SECRET_KEY") if PRODUCTION else env_str("DJANGO_SECRET_KEY", DEV_SECRET_KEY)
@@ -243,4 +244,4 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "WARNING")},
 }
 
-PLATFORM_NAME = _("公共资源交易平台")
+PLATFORM_NAME = _("Public Resource Trading Platform")
