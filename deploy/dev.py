@@ -24,6 +24,7 @@ DEBIAN_TEST_PACKAGES = {
     "poppler-utils": "/usr/bin/pdftoppm",
     "openssl": "/usr/bin/openssl",
     "gettext": "/usr/bin/msgfmt",
+    "curl": "/usr/bin/curl",
 }
 
 

@@ -8,12 +8,23 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
+TEST_TSA_DIR = ROOT / "var" / "test-tsa"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _tsa_keys():
+    """The test TSA's keys exist before any test asks for a timestamp."""
+    from timestamps.pki import ensure_tsa_keys
+
+    ensure_tsa_keys(TEST_TSA_DIR)
+
+
 @pytest.fixture(autouse=True)
 def _isolated_file_store(settings, tmp_path):
     """Each test gets its own file store and key directories."""
     settings.FILE_STORE_DIR = tmp_path / "files"
     settings.MASTER_KEY_FILE = tmp_path / "keys" / "master.key"
-    settings.TSA_DIR = ROOT / "var" / "test-tsa"
+    settings.TSA_DIR = TEST_TSA_DIR
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 

@@ -111,3 +111,15 @@ def add_document(section: Section, user: User | None = None) -> TenderDocument:
 
 def register(section: Section, user: User) -> Registration:
     return Registration.objects.create(section=section, organization=user.organization, registered_by=user)
+
+
+def publish_section(*, deadline_days: float = 25, **kwargs) -> Section:
+    """A section published through the real service, so it has its opening key."""
+    from trading.services.lifecycle import section_publish
+
+    now = timezone.now()
+    kwargs.setdefault("documents_from", now)
+    kwargs.setdefault("documents_until", now + timedelta(days=10))
+    section = SectionFactory(bid_deadline=now + timedelta(days=deadline_days), **kwargs)
+    add_document(section)
+    return section_publish(user=section.project.created_by, section_id=section.pk, now=now)

@@ -149,6 +149,7 @@ FILE_STORE_DIR = Path(env_str("FILE_STORE_DIR", str(VAR_DIR / "files")))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 9 * 1024 * 1024  # one 8 MiB chunk plus headroom
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 TENDER_DOCUMENT_MAX_BYTES = env_int("TENDER_DOCUMENT_MAX_BYTES", 50 * 1024 * 1024)
+BID_MAX_BYTES = env_int("BID_MAX_BYTES", 4 * 1024 * 1024 * 1024)
 
 # Secrets that never live in the database.
 MASTER_KEY_FILE = Path(env_str("MASTER_KEY_FILE", str(VAR_DIR / "keys" / "master.key")))

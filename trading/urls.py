@@ -6,6 +6,7 @@ from django.views.i18n import JavaScriptCatalog, set_language
 urlpatterns = [
     path("", include("timestamps.urls")),
     path("api/v1/", include("trading.api.urls")),
+    path("api/v1/", include("bidding.urls")),
     path("i18n/setlang/", set_language, name="set_language"),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("django-admin/", admin.site.urls),

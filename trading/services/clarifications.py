@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from timestamps.ledger import ledger_append
 from trading.models import Clarification, DocumentObjection, Notification, Question, Registration, Section, User
+from trading.services import lifecycle
 from trading.services.errors import DomainError, PermissionDenied, SectionError
 from trading.services.projects import _require_agency
 from trading.services.registrations import require_registered
@@ -56,6 +57,7 @@ def clarification_publish(*, user: User, section_id: int, text: str, affects_pre
         if section.documents_until and section.documents_until < section.bid_deadline:
             section.documents_until = section.bid_deadline
         section.save(update_fields=["bid_deadline", "documents_until"])
+        lifecycle.deadline_moved(section, now=now)
     number = (section.clarifications.order_by("-number").values_list("number", flat=True).first() or 0) + 1
     clarification = Clarification.objects.create(
         section=section, number=number, text=text, affects_preparation=affects_preparation,
@@ -124,6 +126,7 @@ def objection_answer(*, user: User, objection_id: int, answer: str, now: datetim
         if section.documents_until and section.documents_until < section.bid_deadline:
             section.documents_until = section.bid_deadline
         section.save(update_fields=["bid_deadline", "documents_until"])
+        lifecycle.deadline_moved(section, now=now)
         _notify_registered(section, subject=str(_("An objection was answered; the bid deadline moved.")),
                            body=objection.answer)
     ledger_append(action="objection.answered", actor=user, obj=section, now=now,

@@ -30,6 +30,13 @@ ALLOWED = {
 # Hooks that other apps register to run inside a transition's transaction (e.g. opening keys).
 ON_PUBLISH: list = []
 ON_CLOSE_BIDDING: list = []
+ON_DEADLINE_MOVED: list = []
+
+
+def deadline_moved(section: Section, *, now: datetime) -> None:
+    """Tell other apps (opening keys) that a published section's deadline moved out."""
+    for hook in ON_DEADLINE_MOVED:
+        hook(section=section, now=now)
 
 
 def _move(section: Section, to: str, *, actor, now: datetime, data: dict | None = None) -> None:

@@ -1,0 +1,147 @@
+"""The bidder-tool API (DESIGN.md §11, fixed): keys, opening key, chunked upload, submit, withdraw, receipts."""
+
+import base64
+
+from django.http import HttpResponse
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.parsers import BaseParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from bidding.models import Bid, OpeningKey
+from bidding.receipts import receipt_pdf
+from bidding.services import bids, keys, uploads
+from trading.api.views import parsed, section_for
+from trading.models import User
+from trading.services.errors import NotFound, PermissionDenied
+from trading.services.registrations import require_registered
+
+
+class BidderKeysIn(serializers.Serializer):
+    enc_public_key = serializers.CharField(max_length=400)
+    sign_public_key = serializers.CharField(max_length=400)
+
+
+class UploadIn(serializers.Serializer):
+    size = serializers.IntegerField(min_value=1)
+    chunk_size = serializers.IntegerField(min_value=1)
+
+
+class SubmitIn(serializers.Serializer):
+    digest = serializers.CharField(max_length=128)
+    signature = serializers.CharField(max_length=400)
+
+
+class RawChunkParser(BaseParser):
+    media_type = "*/*"
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        return stream
+
+
+class BidderKeysView(APIView):
+    @extend_schema(request=BidderKeysIn, responses={201: dict})
+    def post(self, request):
+        data = parsed(BidderKeysIn, request)
+        enc, sign = keys.bidder_keys_register(user=request.user, enc_public_key=data["enc_public_key"],
+                                              sign_public_key=data["sign_public_key"])
+        return Response({"enc_kid": enc.kid, "sign_kid": sign.kid}, status=status.HTTP_201_CREATED)
+
+
+class OpeningKeyView(APIView):
+    @extend_schema(responses=dict)
+    def get(self, request, section_id):
+        section = section_for(request, section_id)
+        if not request.user.has_role(User.Role.SUPERVISOR, User.Role.ADMIN, User.Role.AGENCY):
+            require_registered(user=request.user, section=section)
+        key = OpeningKey.objects.filter(section=section).first()
+        if key is None:
+            raise NotFound(_("This section has no opening key yet."))
+        return Response({"kid": key.kid, "public_key": base64.b64encode(bytes(key.public_key)).decode(),
+                         "not_before": key.not_before.isoformat()})
+
+
+class UploadCreateView(APIView):
+    @extend_schema(request=UploadIn, responses={201: dict})
+    def post(self, request, section_id):
+        section = section_for(request, section_id)
+        data = parsed(UploadIn, request)
+        upload = uploads.upload_create(user=request.user, section=section, size=data["size"],
+                                       chunk_size=data["chunk_size"])
+        return Response({"upload_id": upload.public_id, "chunk_count": upload.chunk_count},
+                        status=status.HTTP_201_CREATED)
+
+
+class UploadStatusView(APIView):
+    @extend_schema(responses=dict)
+    def get(self, request, upload_id):
+        upload = uploads.upload_for(user=request.user, upload_id=upload_id)
+        return Response({"received": uploads.upload_received(upload), "size": upload.size,
+                         "chunk_size": upload.chunk_size, "chunk_count": upload.chunk_count,
+                         "status": upload.status})
+
+
+class ChunkView(APIView):
+    parser_classes = [RawChunkParser]
+
+    @extend_schema(request={"application/octet-stream": bytes}, responses={204: None})
+    def put(self, request, upload_id, index):
+        upload = uploads.upload_for(user=request.user, upload_id=upload_id)
+        uploads.upload_put_chunk(upload=upload, index=index, body=request,
+                                 declared_sha256=request.headers.get("X-Chunk-SHA256", ""))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class SubmitView(APIView):
+    @extend_schema(request=SubmitIn, responses={201: dict})
+    def post(self, request, upload_id):
+        upload = uploads.upload_for(user=request.user, upload_id=upload_id)
+        data = parsed(SubmitIn, request)
+        bid = bids.bid_submit(user=request.user, upload=upload, digest_hex=data["digest"],
+                              signature_b64=data["signature"], user_agent=request.headers.get("User-Agent", ""))
+        return Response(bids.receipt(bid), status=status.HTTP_201_CREATED)
+
+
+class BidView(APIView):
+    @extend_schema(responses=dict)
+    def get(self, request, bid_id):
+        bid = bids.bid_for(user=request.user, bid_id=bid_id)
+        return Response({**bids.receipt(bid), "status": bid.status, "size": bid.size})
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, bid_id):
+        bids.bid_withdraw(user=request.user, bid_id=bid_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ReceiptPdfView(APIView):
+    @extend_schema(responses={(200, "application/pdf"): bytes})
+    def get(self, request, bid_id):
+        bid = bids.bid_for(user=request.user, bid_id=bid_id)
+        response = HttpResponse(receipt_pdf(bid), content_type="application/pdf")
+        response["Content-Disposition"] = f'attachment; filename="receipt-{bid.public_id}.pdf"'
+        return response
+
+
+class ReceiptTokenView(APIView):
+    @extend_schema(responses={(200, "application/timestamp-reply"): bytes})
+    def get(self, request, bid_id):
+        from timestamps.tsa import token_to_response
+
+        bid = bids.bid_for(user=request.user, bid_id=bid_id)
+        response = HttpResponse(token_to_response(bytes(bid.timestamp_token)),
+                                content_type="application/timestamp-reply")
+        response["Content-Disposition"] = f'attachment; filename="receipt-{bid.public_id}.tsr"'
+        return response
+
+
+class MyBidsView(APIView):
+    @extend_schema(responses=dict)
+    def get(self, request, section_id):
+        section = section_for(request, section_id)
+        if not request.user.has_role(User.Role.BIDDER):
+            raise PermissionDenied(_("Only a bidder can do this."))
+        mine = Bid.objects.filter(section=section, organization=request.user.organization_id)
+        return Response([{**bids.receipt(b), "status": b.status} for b in mine.select_related("section")])

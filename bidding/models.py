@@ -1,0 +1,115 @@
+"""Sealed bids: bidder keys, opening keys, resumable uploads and the bids themselves."""
+
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from trading.ids import public_id
+from trading.models import Organization, Section, User
+
+
+class BidderKey(models.Model):
+    """A bidder organization's public key. The private half never reaches the server."""
+
+    class Use(models.TextChoices):
+        ENCRYPTION = "enc", _("Encryption (ECDH P-256)")
+        SIGNING = "sign", _("Signing (ECDSA P-256)")
+
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="bidder_keys")
+    use = models.CharField(max_length=4, choices=Use.choices)
+    kid = models.CharField(max_length=64, unique=True)
+    public_key = models.BinaryField()
+    registered_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    retired_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+
+class OpeningKey(models.Model):
+    """A section's ECDH opening key; the private key is stored wrapped under the master key."""
+
+    section = models.OneToOneField(Section, on_delete=models.PROTECT, related_name="opening_key")
+    kid = models.CharField(max_length=64, unique=True)
+    public_key = models.BinaryField()
+    wrapped_private_key = models.BinaryField()
+    wrap_iv = models.BinaryField()
+    not_before = models.DateTimeField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+
+def _upload_public_id() -> str:
+    return public_id("u", 16)
+
+
+def _bid_public_id() -> str:
+    return public_id("b", 16)
+
+
+class BidUpload(models.Model):
+    """断点续传: a chunked, resumable upload of one sealed envelope."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Uploading")
+        SUBMITTED = "submitted", _("Submitted")
+        ABANDONED = "abandoned", _("Abandoned")
+
+    public_id = models.CharField(max_length=24, unique=True, default=_upload_public_id, editable=False)
+    section = models.ForeignKey(Section, on_delete=models.PROTECT, related_name="+")
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    created_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    size = models.PositiveBigIntegerField()
+    chunk_size = models.PositiveIntegerField()
+    chunk_count = models.PositiveIntegerField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    created_at = models.DateTimeField(default=timezone.now)
+
+
+class UploadChunk(models.Model):
+    upload = models.ForeignKey(BidUpload, on_delete=models.CASCADE, related_name="chunks")
+    index = models.PositiveIntegerField()
+    size = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+    received_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["upload", "index"], name="chunk_unique")]
+
+
+class Bid(models.Model):
+    """A sealed bid as received: ciphertext, digest, the bidder's signature and the receipt's token."""
+
+    class Status(models.TextChoices):
+        SUBMITTED = "submitted", _("Submitted")
+        REPLACED = "replaced", _("Replaced by a later bid")
+        WITHDRAWN = "withdrawn", _("Withdrawn before the deadline (撤回)")
+        DECRYPTED = "decrypted", _("Decrypted")
+        REVOKED = "revoked", _("Revoked: not decrypted through the bidder's fault (撤销)")
+        FAILED_PLATFORM = "failed_platform", _("Withdrawn: not decrypted through a platform fault")
+        DISQUALIFIED = "disqualified", _("Disqualified")
+
+    public_id = models.CharField(max_length=24, unique=True, default=_bid_public_id, editable=False)
+    section = models.ForeignKey(Section, on_delete=models.PROTECT, related_name="bids")
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="bids")
+    submitted_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.SUBMITTED, db_index=True)
+    size = models.PositiveBigIntegerField()
+    digest = models.CharField(max_length=64)
+    signature = models.BinaryField()
+    sign_kid = models.CharField(max_length=64)
+    bidder_kid = models.CharField(max_length=64)
+    opening_kid = models.CharField(max_length=64)
+    header = models.JSONField()
+    storage_path = models.CharField(max_length=300)
+    received_at = models.DateTimeField()
+    timestamp_token = models.BinaryField()
+    source_ip = models.CharField(max_length=45, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    summary = models.JSONField(null=True, blank=True)
+    decrypted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["received_at"]
+        indexes = [models.Index(fields=["section", "organization", "status"])]
