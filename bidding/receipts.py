@@ -10,7 +10,7 @@ def _local(moment) -> str:
 
 
 def receipt_pdf(bid: Bid) -> bytes:
-    from timestamps.docsign import sign_pdf
+    from timestamps.stamping import seal_pdf
     from timestamps.tsa import token_info
     from trading.pdf import Heading, KeyValues, Para, pdf_document
 
@@ -44,4 +44,4 @@ def receipt_pdf(bid: Bid) -> bytes:
         ],
         footer=f"SHA-256 {bid.digest}",
     )
-    return sign_pdf(pdf, reason=f"投标回执 {bid.public_id}")
+    return seal_pdf(pdf, reason=f"投标回执 {bid.public_id}")

@@ -14,9 +14,11 @@ TEST_TSA_DIR = ROOT / "var" / "test-tsa"
 @pytest.fixture(scope="session", autouse=True)
 def _tsa_keys():
     """The test TSA's keys exist before any test asks for a timestamp."""
+    from timestamps.docsign import ensure_signing_keys
     from timestamps.pki import ensure_tsa_keys
 
     ensure_tsa_keys(TEST_TSA_DIR)
+    ensure_signing_keys(TEST_TSA_DIR / "signing")
 
 
 @pytest.fixture(autouse=True)

@@ -311,3 +311,18 @@ def test_r03_a_moved_deadline_rebinds_the_opening_key(api, section, kit):
     key = OpeningKey.objects.get(section=section)
     assert key.not_before == section.bid_deadline and key.kid == key_before.kid
     assert bytes(key.wrapped_private_key) != bytes(key_before.wrapped_private_key)
+
+
+def test_r09_receipt_pdf_is_sealed_timestamped_and_readable(api, section, kit, tmp_path):
+    import subprocess
+
+    from timestamps.docsign import verify_pdf
+
+    receipt, _ = bid_through_api(api, kit, section)
+    response = api.get(f"/api/v1/bids/{receipt['bid_id']}/receipt.pdf", **kit.auth)
+    assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+    report = verify_pdf(response.content)
+    assert report.valid and report.intact and report.timestamp_valid, report.problems
+    (tmp_path / "r.pdf").write_bytes(response.content)
+    text = subprocess.run(["pdftotext", "r.pdf", "-"], cwd=tmp_path, capture_output=True, text=True).stdout
+    assert "投标文件接收回执" in text and receipt["digest"] in text.replace("\n", "")

@@ -39,6 +39,7 @@ from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from timestamps import tsa
+
 # Reused from pki so both key directories are written the same careful way.
 from timestamps.pki import ORGANIZATION, _directory_lock, _write_new, load_tsa
 
@@ -199,7 +200,9 @@ def _issue_keys() -> tuple[bytes, bytes, bytes]:
     )
 
     pem = serialization.Encoding.PEM
-    key_pem = key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    key_pem = key.private_bytes(
+        pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
     return ca_cert.public_bytes(pem), cert.public_bytes(pem), key_pem
 
 
@@ -321,7 +324,7 @@ def _report(status: PdfSignatureStatus, *, field_name: str) -> SignatureReport:
         indic = status.trust_problem_indic
         problems.append(
             "the signer certificate does not chain to the platform signing CA"
-            + (f" ({indic.name})" if indic else "")
+            + (f" ({indic.standard_name})" if indic else "")
         )
     if status.coverage != SignatureCoverageLevel.ENTIRE_FILE:
         problems.append(f"content was added after signature {field_name!r} (incremental update)")
@@ -351,7 +354,12 @@ def _validation_context(root: asn1_x509.Certificate) -> ValidationContext:
 
 def _invalid(problem: str) -> SignatureReport:
     return SignatureReport(
-        valid=False, intact=False, signer="", signed_at=None, timestamp_valid=False, problems=[problem]
+        valid=False,
+        intact=False,
+        signer="",
+        signed_at=None,
+        timestamp_valid=False,
+        problems=[problem],
     )
 
 

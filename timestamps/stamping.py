@@ -28,3 +28,13 @@ def stamp_valid(token: bytes, digest: bytes) -> bool:
     except Exception:
         return False
     return True
+
+
+def seal_pdf(pdf: bytes, *, reason: str) -> bytes:
+    """Sign a PDF with the platform's document seal (R34), timestamped by our TSA."""
+    from timestamps.docsign import ensure_signing_keys, sign_pdf, signing_dir
+
+    _directory()
+    if not settings.PRODUCTION:
+        ensure_signing_keys(signing_dir())
+    return sign_pdf(pdf, reason=reason)

@@ -24,3 +24,7 @@ class Command(BaseCommand):
         self.stdout.write(f"  subject: {identity.cert.subject.rfc4514_string()}")
         self.stdout.write(f"  valid until: {identity.cert.not_valid_after_utc.isoformat()}")
         self.stdout.write(f"  policy: {POLICY_OID}")
+        from timestamps.docsign import ensure_signing_keys, signing_dir
+
+        ensure_signing_keys(signing_dir())
+        self.stdout.write(f"document seal keys: {signing_dir()}")
