@@ -7,10 +7,11 @@ from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.parsers import BaseParser
+from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from bidding.models import Bid, OpeningKey
+from bidding.models import Bid, OpeningKey, OpeningRoom
 from bidding.receipts import receipt_pdf
 from bidding.services import bids, keys, uploads
 from trading.api.views import parsed, section_for
@@ -145,3 +146,49 @@ class MyBidsView(APIView):
             raise PermissionDenied(_("Only a bidder can do this."))
         mine = Bid.objects.filter(section=section, organization=request.user.organization_id)
         return Response([{**bids.receipt(b), "status": b.status} for b in mine.select_related("section")])
+
+
+class DecryptIn(serializers.Serializer):
+    k2 = serializers.CharField(max_length=100)
+
+
+class DecryptView(APIView):
+    @extend_schema(request=DecryptIn, responses=dict)
+    def post(self, request, bid_id):
+        from bidding.room.decrypt import room_decrypt
+
+        bid = room_decrypt(user=request.user, bid_id=bid_id, k2=parsed(DecryptIn, request)["k2"])
+        return Response({"bid_id": bid.public_id, "status": bid.status, "summary": bid.summary})
+
+
+class OpeningSnapshotView(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(responses=dict)
+    def get(self, request, section_id):
+        from bidding.room.access import room_role
+        from bidding.room.snapshot import room_snapshot
+
+        section = section_for(request, section_id)
+        room = OpeningRoom.objects.filter(section=section).first()
+        if room is None:
+            raise NotFound(_("This section has no opening room."))
+        return Response(room_snapshot(room, role=room_role(request.user, section),
+                                      org_id=getattr(request.user, "organization_id", None)))
+
+
+class OpeningRecordView(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(responses={(200, "application/pdf"): bytes})
+    def get(self, request, section_id):
+        from django.conf import settings
+
+        section = section_for(request, section_id)
+        room = OpeningRoom.objects.filter(section=section).first()
+        if room is None or not room.record_path:
+            raise NotFound(_("The opening record is not ready."))
+        response = HttpResponse((settings.FILE_STORE_DIR / room.record_path).read_bytes(),
+                                content_type="application/pdf")
+        response["Content-Disposition"] = f'attachment; filename="opening-record-{section.public_id}.pdf"'
+        return response

@@ -9,5 +9,12 @@ class BiddingConfig(AppConfig):
         from bidding.services import keys
         from trading.services import lifecycle
 
+        from bidding.room import services as room
+        from trading.sweeps import SWEEPS
+
         lifecycle.ON_PUBLISH.append(keys.opening_key_create)
+        lifecycle.ON_PUBLISH.append(room.room_create)
         lifecycle.ON_DEADLINE_MOVED.append(keys.opening_key_rebind)
+        lifecycle.ON_DEADLINE_MOVED.append(room.room_deadline_moved)
+        lifecycle.ON_OPENING.append(room.room_start)
+        SWEEPS.append(("opening_rooms", room.sweep_rooms))

@@ -109,7 +109,77 @@ class Bid(models.Model):
     withdrawn_at = models.DateTimeField(null=True, blank=True)
     summary = models.JSONField(null=True, blank=True)
     decrypted_at = models.DateTimeField(null=True, blank=True)
+    opening_no = models.PositiveSmallIntegerField(null=True, blank=True)
+    k2_wrapped = models.BinaryField(null=True, blank=True)
+    outcome_reason = models.CharField(max_length=300, blank=True)
+    read_order = models.PositiveSmallIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["received_at"]
         indexes = [models.Index(fields=["section", "organization", "status"])]
+
+
+class OpeningRoom(models.Model):
+    """开标室: the live state of one section's opening. State lives here, never in a consumer."""
+
+    class Phase(models.TextChoices):
+        SIGNIN = "signin", _("Sign-in")
+        EXTRACTION = "extraction", _("Extracting bids")
+        DECRYPTION = "decryption", _("Decryption")
+        READING = "reading", _("Reading prices (唱标)")
+        OBJECTIONS = "objections", _("Objections")
+        RECORD = "record", _("Opening record")
+        CLOSED = "closed", _("Closed")
+        FAILED = "failed", _("Failed (流标)")
+
+    section = models.OneToOneField(Section, on_delete=models.PROTECT, related_name="opening_room")
+    phase = models.CharField(max_length=12, choices=Phase.choices, default=Phase.SIGNIN)
+    phase_ends_at = models.DateTimeField(null=True, blank=True)
+    paused = models.BooleanField(default=False)
+    paused_at = models.DateTimeField(null=True, blank=True)
+    pause_reason = models.CharField(max_length=500, blank=True)
+    last_seq = models.PositiveBigIntegerField(default=0)
+    failure_reason = models.CharField(max_length=300, blank=True)
+    record_path = models.CharField(max_length=300, blank=True)
+    record_sha256 = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+
+class RoomEvent(models.Model):
+    """One message of the room's history: replayed to clients that resume."""
+
+    room = models.ForeignKey(OpeningRoom, on_delete=models.CASCADE, related_name="events")
+    seq = models.PositiveBigIntegerField()
+    type = models.CharField(max_length=32)
+    at = models.DateTimeField()
+    data = models.JSONField(default=dict)
+    public = models.JSONField(null=True, blank=True)  # the masked view, where it differs
+    audience = models.CharField(max_length=40, default="all")  # all | staff | org:<pk>
+
+    class Meta:
+        ordering = ["seq"]
+        constraints = [models.UniqueConstraint(fields=["room", "seq"], name="room_event_seq_unique")]
+
+
+class RoomSignIn(models.Model):
+    room = models.ForeignKey(OpeningRoom, on_delete=models.CASCADE, related_name="sign_ins")
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["room", "organization"], name="room_signin_unique")]
+
+
+class OpeningObjection(models.Model):
+    """开标异议 (R13): raised in the room, answered on the spot, recorded."""
+
+    room = models.ForeignKey(OpeningRoom, on_delete=models.CASCADE, related_name="objections")
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    text = models.TextField()
+    raised_at = models.DateTimeField()
+    answer = models.TextField(blank=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["raised_at"]

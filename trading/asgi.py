@@ -17,11 +17,11 @@ if not settings.PRODUCTION:
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from trading.routing import websocket_urlpatterns  # noqa: E402
+from trading.ws import BearerOrOriginMiddleware  # noqa: E402
 
 application = ProtocolTypeRouter({
     "http": django_asgi_app,
-    "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+    "websocket": AuthMiddlewareStack(BearerOrOriginMiddleware(URLRouter(websocket_urlpatterns))),
 })

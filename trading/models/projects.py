@@ -91,6 +91,7 @@ class Section(models.Model):
     criteria = models.JSONField(_("evaluation criteria"), default=list, blank=True)
     opening_form_fields = models.JSONField(_("opening form fields"), default=list, blank=True)
     announcement = models.TextField(_("tender announcement (招标公告)"), blank=True)
+    opening_config = models.JSONField(_("opening room timing"), default=dict, blank=True)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT, db_index=True)
     published_at = models.DateTimeField(null=True, blank=True)
     status_changed_at = models.DateTimeField(default=timezone.now)
@@ -117,6 +118,11 @@ class Section(models.Model):
     def deposit_cap(self) -> Decimal:
         percent = Decimal(settings.RULE_DEPOSIT_CAP_PERCENT)
         return (self.estimated_price * percent / Decimal(100)).quantize(Decimal("0.01"))
+
+    OPENING_DEFAULTS = {"signin_minutes": 30, "decrypt_minutes": 30, "objection_minutes": 15}
+
+    def opening_minutes(self, name: str) -> float:
+        return float((self.opening_config or {}).get(name, self.OPENING_DEFAULTS[name]))
 
     def time_left(self, now: datetime) -> timedelta:
         return self.bid_deadline - now

@@ -31,6 +31,7 @@ ALLOWED = {
 ON_PUBLISH: list = []
 ON_CLOSE_BIDDING: list = []
 ON_DEADLINE_MOVED: list = []
+ON_OPENING: list = []
 
 
 def deadline_moved(section: Section, *, now: datetime) -> None:
@@ -135,6 +136,9 @@ def section_close_bidding(*, section_id: int, now: datetime | None = None) -> Se
     for hook in ON_CLOSE_BIDDING:
         hook(section=section, now=now)
     _move(section, S.OPENING, actor="system", now=now)
+    for hook in ON_OPENING:
+        hook(section=section, now=now)
+    section.refresh_from_db()
     return section
 
 

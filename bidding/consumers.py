@@ -1,0 +1,175 @@
+"""The opening room's WebSocket (DESIGN.md §8): authenticate, join the room's group, relay.
+
+State lives in the database; this consumer only translates messages into service calls and back.
+"""
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.utils import timezone, translation
+
+from bidding.models import OpeningRoom
+from bidding.room import decrypt, services
+from bidding.room.access import room_role
+from bidding.room.events import BIDDER, event_for, group_name
+from bidding.room.snapshot import room_missed, room_snapshot
+from trading.services.errors import DomainError
+
+GAP_LIMIT = 50  # a client this far behind is dropped and resumes on reconnect
+
+
+def _language(scope) -> str:
+    cookies = scope.get("cookies") or {}
+    if cookies.get("django_language") in ("en", "zh-hans"):
+        return cookies["django_language"]
+    for key, value in scope.get("headers", []):
+        if key == b"accept-language" and value.decode("latin-1").lower().startswith("en"):
+            return "en"
+    return "zh-hans"
+
+
+class OpeningRoomConsumer(AsyncJsonWebsocketConsumer):
+    async def connect(self):
+        self.section_public_id = self.scope["url_route"]["kwargs"]["section_id"]
+        self.language = _language(self.scope)
+        context = await self._context()
+        if context is None:
+            await self.close(code=4404)
+            return
+        self.room_pk, self.role, self.org_id = context
+        self.last_seq = 0
+        await self.channel_layer.group_add(group_name(self.section_public_id), self.channel_name)
+        await self.accept()
+        await self._send_snapshot()
+
+    async def disconnect(self, code):
+        if hasattr(self, "room_pk"):
+            await self.channel_layer.group_discard(group_name(self.section_public_id), self.channel_name)
+
+    @database_sync_to_async
+    def _context(self):
+        room = OpeningRoom.objects.select_related("section__project").filter(
+            section__public_id=self.section_public_id).first()
+        if room is None:
+            return None
+        user = self.scope.get("user")
+        return room.pk, room_role(user, room.section), getattr(user, "organization_id", None)
+
+    @database_sync_to_async
+    def _snapshot(self):
+        room = OpeningRoom.objects.select_related("section__project").get(pk=self.room_pk)
+        with translation.override(self.language):
+            return room_snapshot(room, role=self.role, org_id=self.org_id)
+
+    @database_sync_to_async
+    def _missed(self, after_seq: int):
+        room = OpeningRoom.objects.get(pk=self.room_pk)
+        return room_missed(room, after_seq=after_seq, role=self.role, org_id=self.org_id)
+
+    async def _send_snapshot(self):
+        snapshot = await self._snapshot()
+        self.last_seq = snapshot["seq"]
+        await self.send_json(snapshot)
+
+    async def room_event(self, message):
+        event = message["event"]
+        if event["seq"] <= self.last_seq:
+            return
+        if event["seq"] != self.last_seq + 1:
+            # Messages from another process may overtake each other; the database has them all in order.
+            if event["seq"] - self.last_seq > GAP_LIMIT:
+                await self.close(code=4008)
+                return
+            for missed in await self._missed(self.last_seq) or []:
+                if missed["seq"] < event["seq"]:
+                    await self.send_json(missed)
+        self.last_seq = event["seq"]
+        visible = event_for(event, role=self.role, org_id=self.org_id)
+        if visible is not None:
+            await self.send_json(visible)
+
+    async def receive_json(self, content, **kwargs):
+        kind = content.get("type") if isinstance(content, dict) else None
+        if kind == "resume":
+            await self._resume(content.get("after_seq"))
+            return
+        if kind == "ping":
+            await self.send_json({"seq": None, "type": "pong", "at": timezone.now().isoformat(), "data": {}})
+            return
+        handler = COMMANDS.get(kind)
+        if handler is None:
+            await self._error(kind, "unknown_command", "Unknown command.")
+            return
+        try:
+            await database_sync_to_async(self._run)(handler, content)
+        except DomainError as exc:
+            with translation.override(self.language):
+                await self._error(kind, exc.code, str(exc.message))
+
+    def _run(self, handler, content):
+        room = OpeningRoom.objects.select_related("section__project").get(pk=self.room_pk)
+        user = self.scope.get("user")
+        with translation.override(self.language):
+            handler(user=user, section=room.section, content=content, role=self.role)
+
+    async def _resume(self, after_seq):
+        if not isinstance(after_seq, int):
+            await self._error("resume", "bad_request", "after_seq must be an integer.")
+            return
+        missed = await self._missed(after_seq)
+        if missed is None:
+            await self._send_snapshot()
+            return
+        for event in missed:
+            await self.send_json(event)
+        self.last_seq = max(self.last_seq, after_seq, *(e["seq"] for e in missed)) if missed else max(
+            self.last_seq, after_seq)
+
+    async def _error(self, command, code, message):
+        await self.send_json({"seq": None, "type": "error", "at": timezone.now().isoformat(),
+                              "data": {"code": code, "message": message, "command": command}})
+
+
+def _bidder_only(role):
+    if role != BIDDER:
+        from django.utils.translation import gettext as _
+
+        from trading.services.errors import PermissionDenied
+
+        raise PermissionDenied(_("Only a bidder in this opening can do this."))
+
+
+def _sign_in(*, user, section, content, role):
+    _bidder_only(role)
+    services.room_sign_in(user=user, section=section)
+
+
+def _decrypt(*, user, section, content, role):
+    _bidder_only(role)
+    decrypt.room_decrypt(user=user, bid_id=str(content.get("bid_id", "")), k2=str(content.get("k2", "")))
+
+
+def _objection(*, user, section, content, role):
+    services.room_objection_raise(user=user, section=section, text=str(content.get("text", "")))
+
+
+def _answer(*, user, section, content, role):
+    objection_id = content.get("objection_id")
+    services.room_objection_answer(user=user, section=section,
+                                   objection_id=objection_id if isinstance(objection_id, int) else -1,
+                                   answer=str(content.get("answer", "")))
+
+
+def _advance(*, user, section, content, role):
+    services.room_advance(user=user, section=section)
+
+
+def _pause(*, user, section, content, role):
+    services.room_pause(user=user, section=section, reason=str(content.get("reason", "")))
+
+
+def _resume_room(*, user, section, content, role):
+    services.room_resume(user=user, section=section, reason=str(content.get("reason", "")))
+
+
+COMMANDS = {"sign_in": _sign_in, "decrypt": _decrypt, "objection": _objection, "answer": _answer,
+            "advance": _advance, "pause": _pause, "resume_room": _resume_room}
