@@ -192,3 +192,17 @@ class OpeningRecordView(APIView):
                                 content_type="application/pdf")
         response["Content-Disposition"] = f'attachment; filename="opening-record-{section.public_id}.pdf"'
         return response
+
+
+class EnvelopeHeaderView(APIView):
+    """The sealed envelope's opening bytes (magic, length, header): all a bidder needs to unwrap its K2."""
+
+    @extend_schema(responses={(200, "application/octet-stream"): bytes})
+    def get(self, request, bid_id):
+        from django.conf import settings
+
+        bid = bids.bid_for(user=request.user, bid_id=bid_id)
+        with open(settings.FILE_STORE_DIR / bid.storage_path, "rb") as handle:
+            prefix = handle.read(8)
+            head = prefix + handle.read(int.from_bytes(prefix[4:8], "big"))
+        return HttpResponse(head, content_type="application/octet-stream")

@@ -11,6 +11,7 @@ urlpatterns = [
     path("bids/uploads/<str:upload_id>/chunks/<int:index>", api.ChunkView.as_view(), name="api-upload-chunk"),
     path("bids/uploads/<str:upload_id>/submit", api.SubmitView.as_view(), name="api-upload-submit"),
     path("bids/<str:bid_id>", api.BidView.as_view(), name="api-bid"),
+    path("bids/<str:bid_id>/envelope-header", api.EnvelopeHeaderView.as_view(), name="api-bid-header"),
     path("bids/<str:bid_id>/decrypt", api.DecryptView.as_view(), name="api-bid-decrypt"),
     path("sections/<str:section_id>/opening", api.OpeningSnapshotView.as_view(), name="api-opening"),
     path("sections/<str:section_id>/opening/record.pdf", api.OpeningRecordView.as_view(), name="api-opening-record"),

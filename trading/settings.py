@@ -195,6 +195,10 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
 EMBEDDED_SCHEDULER = env_bool("EMBEDDED_SCHEDULER", not PRODUCTION and not REDIS_URL)
 SWEEP_INTERVAL_SECONDS = env_int("SWEEP_INTERVAL_SECONDS", 5)
+# One beat drives the idempotent sweep; the database decides what is due (DESIGN.md §2).
+CELERY_BEAT_SCHEDULE = {
+    "sweep": {"task": "trading.sweep", "schedule": float(SWEEP_INTERVAL_SECONDS), "options": {"expires": 30}},
+}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

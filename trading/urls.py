@@ -10,5 +10,6 @@ urlpatterns = [
     path("i18n/setlang/", set_language, name="set_language"),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("django-admin/", admin.site.urls),
+    path("", include("bidding.web_urls")),
     path("", include("trading.web.urls")),
 ]

@@ -12,6 +12,8 @@ from trading.services.errors import Conflict, PermissionDenied, SectionError
 
 # Checks that other apps add (the blacklist, R31): each is called with organization, section and now.
 REGISTRATION_GUARDS: list = []
+# Called inside the transaction after a sign-up (deposits: the virtual sub-account).
+ON_REGISTERED: list = []
 
 
 def require_bidder(user: User) -> None:
@@ -48,4 +50,6 @@ def registration_create(*, user: User, section_id: int, now: datetime | None = N
     # The ledger names the organization: the ledger is for supervisors, never shown to the agency.
     ledger_append(action="registration.created", actor=user, obj=section, now=now,
                   data={"organization": user.organization.credit_code})
+    for hook in ON_REGISTERED:
+        hook(registration=registration, now=now)
     return registration
