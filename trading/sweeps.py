@@ -17,6 +17,8 @@ def _builtin():
 
 
 def run_sweeps() -> dict:
+    from trading.health import heartbeat_record
+
     now = timezone.now()
     results = {}
     for name, step in _builtin() + SWEEPS:
@@ -25,4 +27,5 @@ def run_sweeps() -> dict:
         except Exception:  # one failing sweep must not stop the others
             logger.exception("sweep %s failed", name)
             results[name] = "error"
+    heartbeat_record()
     return results

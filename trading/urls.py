@@ -3,7 +3,11 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.i18n import JavaScriptCatalog, set_language
 
+from trading.health import healthz, readyz
+
 urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("readyz", readyz, name="readyz"),
     path("", include("timestamps.urls")),
     path("api/v1/", include("trading.api.urls")),
     path("api/v1/", include("bidding.urls")),
