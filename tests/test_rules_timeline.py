@@ -4,7 +4,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from tests.factories import SectionFactory, add_document, bidder_user, published_section, register
 from trading.models import Notification, Project, Section
@@ -152,15 +152,19 @@ def test_r04_bidding_pauses_until_the_objection_is_answered():
                                     answer="已修改评分标准", now=NOW + timedelta(days=2))
     section.refresh_from_db()
     assert section.bid_deadline == deadline + timedelta(days=2)  # moved by the length of the pause
-    assert lifecycle.section_close_bidding(section_id=section.pk, now=section.bid_deadline).status == "opening"
+    closed = lifecycle.section_close_bidding(section_id=section.pk, now=section.bid_deadline)
+    assert closed.status == Section.Status.FAILED  # opened at the new deadline; no bids, so R07 fails it
 
 
 def test_r05_bidding_closes_and_opening_starts_at_the_deadline_second():
     section = published_section(bid_deadline=NOW + timedelta(days=1))
     with pytest.raises(SectionError):
         lifecycle.section_close_bidding(section_id=section.pk, now=section.bid_deadline - timedelta(seconds=1))
-    section = lifecycle.section_close_bidding(section_id=section.pk, now=section.bid_deadline)
-    assert section.status == Section.Status.OPENING
+    from timestamps.models import LedgerEntry
+
+    lifecycle.section_close_bidding(section_id=section.pk, now=section.bid_deadline)
+    opened = LedgerEntry.objects.get(action="section.opening", object_id=section.public_id)
+    assert opened.at == section.bid_deadline  # no gap between the deadline and the opening
 
 
 def test_closing_twice_is_a_no_op():
@@ -179,13 +183,13 @@ def test_sweep_closes_only_sections_past_their_deadline():
     assert lifecycle.sweep_close_bidding(now=NOW) == 1
     due.refresh_from_db()
     later.refresh_from_db()
-    assert due.status == Section.Status.OPENING and later.status == Section.Status.PUBLISHED
+    assert due.status != Section.Status.PUBLISHED and later.status == Section.Status.PUBLISHED
 
 
 def test_publication_refuses_deadline_in_the_past_with_a_clear_reason():
     section = SectionFactory(bid_deadline=NOW - timedelta(hours=1))
     add_document(section)
-    with pytest.raises(SectionError, match="past"):
+    with translation.override("en"), pytest.raises(SectionError, match="past"):
         publish(section)
 
 

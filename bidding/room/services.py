@@ -100,6 +100,7 @@ def _valid_bids(section: Section):
 def room_start(*, section: Section, now: datetime | None = None) -> None:
     """Hook after bidding closes (same transaction): extract and count the bids, then open decryption."""
     now = now or timezone.now()
+    room_create(section=section)  # a section published without a room still gets its opening
     room = _locked(section.pk)
     if room.phase != P.SIGNIN:
         return

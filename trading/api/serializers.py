@@ -61,6 +61,7 @@ class SectionIn(serializers.Serializer):
     evaluation_method = serializers.ChoiceField(choices=Section.EvaluationMethod.choices, required=False)
     criteria = serializers.JSONField(required=False)
     opening_form_fields = serializers.JSONField(required=False)
+    opening_config = serializers.JSONField(required=False)
     announcement = serializers.CharField(max_length=50000, required=False, allow_blank=True)
 
 

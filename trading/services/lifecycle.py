@@ -155,7 +155,7 @@ def sweep_close_bidding(*, now: datetime | None = None) -> int:
             section = section_close_bidding(section_id=section_id, now=now)
         except SectionError:
             continue
-        closed += section.status == S.OPENING
+        closed += section.status != S.PUBLISHED
     return closed
 
 

@@ -123,6 +123,23 @@ def _clean_opening_form(fields: Any) -> list[dict]:
     return cleaned
 
 
+def _clean_opening_config(config: Any) -> dict:
+    """Minutes for the opening room's sign-in, decryption and objection windows."""
+    if not isinstance(config, dict) or set(config) - set(Section.OPENING_DEFAULTS):
+        raise DomainError(_("The opening timing accepts signin_minutes, decrypt_minutes and objection_minutes."),
+                          field="opening_config")
+    cleaned = {}
+    for key, value in config.items():
+        try:
+            minutes = float(value)
+        except (TypeError, ValueError):
+            minutes = -1
+        if not 0.05 <= minutes <= 24 * 60:
+            raise DomainError(_("Each opening window must be between 3 seconds and 24 hours."), field="opening_config")
+        cleaned[key] = minutes
+    return cleaned
+
+
 def _section_fields(data: dict, *, now: datetime) -> dict:
     fields: dict[str, Any] = {}
     if "title" in data:
@@ -158,6 +175,8 @@ def _section_fields(data: dict, *, now: datetime) -> dict:
         fields["criteria"] = _clean_criteria(data["criteria"])
     if "opening_form_fields" in data:
         fields["opening_form_fields"] = _clean_opening_form(data["opening_form_fields"])
+    if "opening_config" in data:
+        fields["opening_config"] = _clean_opening_config(data["opening_config"])
     if "announcement" in data:
         fields["announcement"] = clean_text(data["announcement"], field="announcement",
                                             label=_("Announcement"), max_length=50000, required=False)
