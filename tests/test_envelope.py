@@ -30,6 +30,24 @@ CHUNK = 65536
 SUMMARY = {"price": "1234567.89", "currency": "CNY", "duration_days": 180}
 
 
+@pytest.fixture(autouse=True)
+def _english_messages():
+    """These tests read the English wording; the Chinese catalogue is checked in test_envelope_messages_in_chinese."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
+
+
+def test_envelope_messages_in_chinese():
+    from django.utils import translation
+
+    from bidding.envelope import EnvelopeError
+
+    with translation.override("zh-hans"):
+        assert any("\u4e00" <= ch <= "\u9fff" for ch in str(EnvelopeError("bad_price").message))
+
+
 @pytest.fixture(scope="module")
 def keys():
     return {role: ec.generate_private_key(ec.SECP256R1()) for role in ("opening", "enc", "sign")}

@@ -165,7 +165,10 @@ if REDIS_URL:
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
-                "hosts": [{"address": REDIS_URL, "max_connections": env_int("REDIS_MAX_CONNECTIONS", 1000)}],
+                # redis-py 8 defaults socket_timeout to 5 s, which aborts channels-redis's blocking
+                # BZPOPMIN (also 5 s) and tears down every idle consumer; keep it well above that.
+                "hosts": [{"address": REDIS_URL, "max_connections": env_int("REDIS_MAX_CONNECTIONS", 1000),
+                           "socket_timeout": 30, "socket_connect_timeout": 5}],
                 "capacity": 1500,
                 "expiry": 30,
             },

@@ -1,0 +1,764 @@
+// The bidder's pages (bidding/web_bid.py): bidder keys, and sealing + resumable upload of a bid.
+//
+// Bid page flow (DESIGN.md §5.3): fetch the opening key → seal the file in the browser (sbe1.js:
+// hashing, then encrypting) → create an upload → PUT the sealed envelope in chunks, each with its
+// SHA-256 → on a network error back off, ask the server which chunks it holds and send only the
+// missing ones → sign the digest with the key from IndexedDB → submit → show the receipt (R09).
+//
+// The sealed envelope is kept in memory only (a Blob). Only the upload id goes to sessionStorage,
+// so that after a reload the page can say that the upload was left unfinished and must be re-sealed.
+// All data from the server or the user is written with textContent.
+import { b64decode, b64encode, seal, signDigest, toHex } from "./sbe1.js";
+import { backupImport, bidderKeysCreate, bidderKeysPayload, keysetDelete, keysetGet, keysetList } from "./keystore.js";
+
+const config = JSON.parse(document.getElementById("bid-config").textContent);
+const T = config.text;
+const $ = (id) => document.getElementById(id);
+
+const RETRY_DELAYS_MS = [500, 1000, 2000, 4000]; // then the upload pauses and offers "resume"
+
+function fmt(key, vars = {}) {
+  return (T[key] || key).replace(/\{(\w+)\}/g, (m, name) => (name in vars ? String(vars[name]) : m));
+}
+
+function show(el, on = true) {
+  if (el) el.hidden = !on;
+}
+
+function setText(el, text) {
+  if (el) el.textContent = text == null ? "" : String(text);
+}
+
+function sleep(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function fmtBytes(n) {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  if (n < 1024 ** 3) return `${(n / 1024 ** 2).toFixed(1)} MiB`;
+  return `${(n / 1024 ** 3).toFixed(2)} GiB`;
+}
+
+/** Beijing time (the platform's clock), "2026-05-01 09:30:12". */
+function fmtTime(iso) {
+  const t = Date.parse(iso);
+  if (Number.isNaN(t)) return iso || "";
+  return new Date(t + 8 * 3600 * 1000).toISOString().slice(0, 19).replace("T", " ") + " (UTC+8)";
+}
+
+function csrfToken() {
+  const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+  if (match) return decodeURIComponent(match[1]);
+  const input = document.querySelector("input[name=csrfmiddlewaretoken]");
+  return input ? input.value : "";
+}
+
+class ApiError extends Error {
+  constructor(message, { status = 0, code = "", retryable = false } = {}) {
+    super(message);
+    this.name = "ApiError";
+    this.status = status;
+    this.code = code;
+    this.retryable = retryable;
+  }
+}
+
+function retryableStatus(status, code) {
+  return status >= 500 || status === 408 || status === 429 || code === "chunk_hash_mismatch";
+}
+
+function errorFrom(status, bodyText) {
+  let data = null;
+  try {
+    data = bodyText ? JSON.parse(bodyText) : null;
+  } catch {
+    data = null;
+  }
+  const err = data && data.error ? data.error : {};
+  return new ApiError(err.message || fmt("http", { status }), {
+    status,
+    code: err.code || "",
+    retryable: retryableStatus(status, err.code),
+  });
+}
+
+/** JSON API call with the session cookie and CSRF header; throws ApiError with the API's message. */
+async function api(method, url, json) {
+  const headers = { Accept: "application/json" };
+  if (method !== "GET") headers["X-CSRFToken"] = csrfToken();
+  const init = { method, headers, credentials: "same-origin", cache: "no-store" };
+  if (json !== undefined) {
+    headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(json);
+  }
+  let response, text;
+  try {
+    response = await fetch(url, init);
+    text = await response.text();
+  } catch {
+    throw new ApiError(T.network, { retryable: true, code: "network" });
+  }
+  if (!response.ok) throw errorFrom(response.status, text);
+  if (!text) return null;
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new ApiError(fmt("http", { status: response.status }));
+  }
+}
+
+function keyStoreMessage(err) {
+  return err && err.name === "KeyStoreError" ? fmt("key_error", { msg: err.message }) : err.message || String(err);
+}
+
+function supported() {
+  return !!(globalThis.crypto && crypto.subtle && globalThis.indexedDB);
+}
+
+function statusLine(el, text, kind = "info") {
+  if (!el) return;
+  el.className = `status-line status-${kind}`;
+  setText(el, text);
+  show(el, !!text);
+}
+
+// =====================================================================================
+// Keys page
+// =====================================================================================
+
+function backupName(organization, kid) {
+  return `sbe1-keys-${organization}-${kid.slice(0, 8)}.json`;
+}
+
+function flashNext(text) {
+  sessionStorage.setItem("bidder-keys-flash", text);
+}
+
+async function registerKeyset(keyset) {
+  return api("POST", config.api.keys, bidderKeysPayload(keyset));
+}
+
+async function renderKeysPage() {
+  const registered = new Map(config.registered.map((k) => [k.kid, k]));
+  const list = $("browser-keysets");
+  let keysets = [];
+  try {
+    keysets = supported() ? await keysetList() : [];
+  } catch (err) {
+    statusLine($("import-status"), keyStoreMessage(err), "error");
+  }
+  const held = new Set();
+  for (const ks of keysets) {
+    held.add(ks.enc.kid);
+    held.add(ks.sign.kid);
+  }
+  for (const row of document.querySelectorAll("#registered-keys tr[data-kid]")) {
+    const cell = row.querySelector(".held");
+    const yes = held.has(row.dataset.kid);
+    cell.dataset.held = yes ? "yes" : "no";
+    cell.textContent = "";
+    const tag = document.createElement("span");
+    tag.className = yes ? "tag tag-ok" : "tag";
+    tag.textContent = yes ? `✓ ${T.held_yes}` : T.held_no;
+    cell.append(tag);
+  }
+
+  list.textContent = "";
+  if (!keysets.length) {
+    const li = document.createElement("li");
+    li.className = "muted";
+    li.textContent = supported() ? T.browser_none : T.unsupported;
+    list.append(li);
+    return;
+  }
+  keysets.sort((a, b) => String(b.created).localeCompare(String(a.created)));
+  for (const ks of keysets) {
+    const li = document.createElement("li");
+    li.className = "keyset";
+    const head = document.createElement("div");
+    head.className = "keyset-head";
+    const title = document.createElement("strong");
+    title.textContent = `${T.keyset} ${ks.enc.kid.slice(0, 8)}`;
+    const when = document.createElement("span");
+    when.className = "muted small";
+    when.textContent = fmt("created", { at: fmtTime(ks.created) });
+    head.append(title, " ", when);
+    li.append(head);
+    let allActive = true;
+    let anyRegistered = false;
+    for (const use of ["enc", "sign"]) {
+      const kid = ks[use].kid;
+      const reg = registered.get(kid);
+      anyRegistered = anyRegistered || !!reg;
+      allActive = allActive && !!(reg && reg.active);
+      const line = document.createElement("div");
+      line.className = "keyset-line";
+      const label = document.createElement("span");
+      label.className = "keyset-use";
+      label.textContent = use === "enc" ? T.use_enc : T.use_sign;
+      const code = document.createElement("code");
+      code.className = "mono kid";
+      code.title = kid;
+      code.textContent = `${kid.slice(0, 16)}…${kid.slice(-8)}`;
+      const tag = document.createElement("span");
+      tag.className = reg ? (reg.active ? "tag tag-ok" : "tag") : "tag tag-warn";
+      tag.textContent = reg ? (reg.active ? T.state_active : T.state_retired) : T.not_registered;
+      line.append(label, code, tag);
+      li.append(line);
+    }
+    if (!allActive && !anyRegistered && ks.organization === config.organization) {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "btn btn-small btn-primary";
+      button.textContent = T.register_btn;
+      const status = document.createElement("div");
+      status.className = "status-line";
+      status.hidden = true;
+      button.addEventListener("click", async () => {
+        button.disabled = true;
+        statusLine(status, T.registering);
+        try {
+          await registerKeyset(ks);
+          flashNext(T.registered);
+          location.reload();
+        } catch (err) {
+          statusLine(status, err.message, "error");
+          button.disabled = false;
+        }
+      });
+      li.append(button, status);
+    }
+    list.append(li);
+  }
+}
+
+function initKeysPage() {
+  const flash = sessionStorage.getItem("bidder-keys-flash");
+  if (flash) {
+    sessionStorage.removeItem("bidder-keys-flash");
+    statusLine($("generate-status"), flash, "ok");
+  }
+  if (!supported()) {
+    statusLine($("generate-status"), T.unsupported, "error");
+    $("generate-btn").disabled = true;
+    $("import-btn").disabled = true;
+  }
+
+  $("generate-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const status = $("generate-status");
+    const pass = $("gen-pass").value;
+    const again = $("gen-pass2").value;
+    if (pass.length < 12) return statusLine(status, T.pass_short, "error");
+    if (pass !== again) return statusLine(status, T.pass_mismatch, "error");
+    const button = $("generate-btn");
+    button.disabled = true;
+    statusLine(status, T.generating);
+    let created;
+    try {
+      created = await bidderKeysCreate({ organization: config.organization, passphrase: pass });
+    } catch (err) {
+      statusLine(status, keyStoreMessage(err), "error");
+      button.disabled = false;
+      return;
+    }
+    $("gen-pass").value = "";
+    $("gen-pass2").value = "";
+    statusLine(status, T.registering);
+    const { keyset } = created;
+    try {
+      const answer = await api("POST", config.api.keys, created.payload);
+      const done = fmt("generated", {
+        name: backupName(config.organization, keyset.enc.kid),
+        enc: answer.enc_kid.slice(0, 16),
+        sign: answer.sign_kid.slice(0, 16),
+      });
+      flashNext(done);
+      statusLine(status, done, "ok");
+      setTimeout(() => location.reload(), 400);
+    } catch (err) {
+      // The keys are in this browser and in the backup; they can be registered from the list.
+      statusLine(status, err.message, "error");
+      button.disabled = false;
+      renderKeysPage();
+    }
+  });
+
+  $("import-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const status = $("import-status");
+    const file = $("imp-file").files[0];
+    if (!file) return statusLine(status, T.no_backup_file, "error");
+    const button = $("import-btn");
+    button.disabled = true;
+    statusLine(status, T.checking);
+    try {
+      const keyset = await backupImport(file, $("imp-pass").value);
+      if (keyset.organization !== config.organization) {
+        await keysetDelete(keyset.id);
+        throw new Error(fmt("import_other_org", { org: keyset.organization }));
+      }
+      $("imp-pass").value = "";
+      flashNext(fmt("imported", { kid: keyset.enc.kid.slice(0, 16) }));
+      location.reload();
+    } catch (err) {
+      statusLine(status, keyStoreMessage(err), "error");
+      button.disabled = false;
+    }
+  });
+
+  renderKeysPage();
+}
+
+// =====================================================================================
+// Bid page
+// =====================================================================================
+
+const uploadKey = () => `bid-upload:${config.section}`;
+const url = (template, id) => template.replace("UPLOAD", encodeURIComponent(id)).replace("BID", encodeURIComponent(id));
+
+const state = {
+  keyset: null,
+  busy: false,
+  resuming: false,
+  upload: null, // {id, count, chunkSize, size, blob, digest, received:Set, paused}
+};
+
+// ---- progress ----
+
+const PHASES = { hash: [0, 15], encrypt: [15, 45], upload: [45, 97], submit: [97, 100] };
+const ORDER = ["hash", "encrypt", "upload", "submit"];
+
+function setProgress(phase, fraction, label) {
+  show($("progress-panel"));
+  const [from, to] = PHASES[phase];
+  const pct = Math.max(0, Math.min(100, Math.round(from + (to - from) * Math.max(0, Math.min(1, fraction)))));
+  $("progress-fill").style.width = `${pct}%`;
+  $("progress").setAttribute("aria-valuenow", String(pct));
+  $("progress").dataset.phase = phase;
+  setText($("progress-pct"), `${pct}%`);
+  if (label !== undefined) setText($("progress-label"), label);
+  const at = ORDER.indexOf(phase);
+  for (const li of document.querySelectorAll("#steps li")) {
+    const i = ORDER.indexOf(li.dataset.step);
+    li.className = i < at || (phase === "submit" && fraction >= 1) ? "done" : i === at ? "current" : "";
+  }
+}
+
+function showError(message) {
+  const box = $("bid-error");
+  setText(box, message);
+  show(box, !!message);
+}
+
+function fieldError(name, message) {
+  const wrap = document.querySelector(`[data-field="${CSS.escape(name)}"]`);
+  if (!wrap) return;
+  wrap.classList.toggle("has-error", !!message);
+  const p = wrap.querySelector(".error");
+  setText(p, message);
+  show(p, !!message);
+}
+
+function setBusy(busy) {
+  state.busy = busy;
+  for (const el of $("bid-form").querySelectorAll("input")) el.disabled = busy;
+  $("seal-btn").disabled = busy || !state.keyset;
+}
+
+// ---- the opening form ----
+
+const MONEY = /^(0|[1-9][0-9]{0,12})(\.[0-9]{1,2})?$/;
+const INTEGER = /^(0|[1-9][0-9]{0,8})$/;
+
+function readForm() {
+  const summary = { currency: "CNY" };
+  let ok = true;
+  for (const f of config.fields) {
+    const input = document.getElementById(`f-${f.key}`);
+    let value = input.value.trim();
+    let problem = "";
+    if (!value) problem = fmt("required", { label: f.label });
+    else if (f.type === "money") {
+      value = value.replace(/[,，\s]/g, "");
+      if (!MONEY.test(value)) problem = fmt("bad_money", { label: f.label });
+    } else if (f.type === "integer") {
+      if (!INTEGER.test(value)) problem = fmt("bad_integer", { label: f.label });
+    }
+    fieldError(f.key, problem);
+    if (problem) {
+      if (ok) input.focus();
+      ok = false;
+      continue;
+    }
+    summary[f.key] = f.type === "integer" ? Number(value) : value;
+  }
+  const file = $("bid-file").files[0];
+  let fileProblem = "";
+  if (!file) fileProblem = T.no_file;
+  else if (file.size === 0) fileProblem = T.empty_file;
+  fieldError("__file", fileProblem);
+  if (fileProblem) ok = false;
+  return ok ? { summary, file } : null;
+}
+
+// ---- my current bid ----
+
+function statusText(status) {
+  return T[`status_${status}`] || status;
+}
+
+async function loadMine() {
+  let bids;
+  try {
+    bids = await api("GET", config.api.mine);
+  } catch (err) {
+    setText($("current-empty"), err.message);
+    return;
+  }
+  bids.sort((a, b) => String(a.received_at).localeCompare(String(b.received_at)));
+  const current = [...bids].reverse().find((b) => b.status !== "replaced") || bids[bids.length - 1];
+  const live = bids.some((b) => b.status === "submitted");
+  show($("replace-warning"), live);
+  if (!current) {
+    setText($("current-empty"), T.no_bid);
+    show($("current-empty"));
+    show($("current-body"), false);
+  } else {
+    show($("current-empty"), false);
+    show($("current-body"));
+    setText($("c-bid"), current.bid_id);
+    const tag = document.createElement("span");
+    tag.className = `tag ${current.status === "submitted" ? "tag-ok" : current.status === "withdrawn" ? "tag-warn" : ""}`;
+    tag.textContent = statusText(current.status);
+    $("c-status").replaceChildren(tag);
+    setText($("c-time"), fmtTime(current.received_at));
+    setText($("c-digest"), current.digest);
+    $("c-pdf").href = url(config.api.receipt_pdf, current.bid_id);
+    $("c-tsr").href = url(config.api.receipt_tsr, current.bid_id);
+    const withdraw = $("withdraw-btn");
+    if (withdraw) {
+      show(withdraw, current.status === "submitted" && config.open);
+      withdraw.dataset.bid = current.bid_id;
+    }
+  }
+  const earlier = bids.filter((b) => b !== current).reverse();
+  show($("history"), earlier.length > 0);
+  setText($("history-title"), T.earlier);
+  const list = $("history-list");
+  list.textContent = "";
+  for (const b of earlier) {
+    const li = document.createElement("li");
+    const time = document.createElement("span");
+    time.textContent = fmtTime(b.received_at);
+    const tag = document.createElement("span");
+    tag.className = "tag";
+    tag.textContent = statusText(b.status);
+    const digest = document.createElement("code");
+    digest.className = "mono small";
+    digest.title = b.digest;
+    digest.textContent = `${b.digest.slice(0, 16)}…`;
+    li.append(time, " ", tag, " ", digest);
+    list.append(li);
+  }
+  return bids;
+}
+
+async function withdraw() {
+  const button = $("withdraw-btn");
+  const bidId = button.dataset.bid;
+  if (!bidId || !window.confirm(T.withdraw_confirm)) return;
+  button.disabled = true;
+  try {
+    await api("DELETE", url(config.api.bid, bidId));
+    statusLine($("current-status"), T.withdrawn, "ok");
+    show($("receipt"), false);
+  } catch (err) {
+    statusLine($("current-status"), err.message, "error");
+  } finally {
+    button.disabled = false;
+    await loadMine();
+  }
+}
+
+// ---- uploading ----
+
+function uploadProgress(extraBytes = 0) {
+  const up = state.upload;
+  let done = 0;
+  for (const i of up.received) done += Math.min(up.chunkSize, up.size - i * up.chunkSize);
+  done = Math.min(up.size, done + extraBytes);
+  setProgress(
+    "upload",
+    done / up.size,
+    fmt("uploading", {
+      done: fmtBytes(done),
+      total: fmtBytes(up.size),
+      chunks: up.received.size,
+      count: up.count,
+    }),
+  );
+}
+
+/** PUT one chunk with XMLHttpRequest, for byte progress; resolves on 204. */
+function putChunk(up, index, bytes, sha) {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open("PUT", `${url(config.api.chunk, up.id)}${index}`);
+    xhr.setRequestHeader("Content-Type", "application/octet-stream");
+    xhr.setRequestHeader("X-Chunk-SHA256", sha);
+    xhr.setRequestHeader("X-CSRFToken", csrfToken());
+    xhr.setRequestHeader("Accept", "application/json");
+    xhr.withCredentials = true;
+    xhr.upload.onprogress = (e) => {
+      if (e.lengthComputable) uploadProgress(e.loaded);
+    };
+    xhr.onload = () => {
+      if (xhr.status >= 200 && xhr.status < 300) resolve();
+      else reject(errorFrom(xhr.status, xhr.responseText));
+    };
+    xhr.onerror = () => reject(new ApiError(T.network, { retryable: true, code: "network" }));
+    xhr.ontimeout = xhr.onerror;
+    xhr.timeout = 120000;
+    xhr.send(bytes);
+  });
+}
+
+async function sendChunk(up, index) {
+  const start = index * up.chunkSize;
+  const bytes = await up.blob.slice(start, Math.min(start + up.chunkSize, up.size)).arrayBuffer();
+  const sha = toHex(new Uint8Array(await crypto.subtle.digest("SHA-256", bytes)));
+  await putChunk(up, index, bytes, sha);
+}
+
+function pauseUpload() {
+  const up = state.upload;
+  up.paused = true;
+  const box = $("upload-paused");
+  box.className = "notice notice-warn";
+  setText(box, fmt("paused", { have: up.received.size, count: up.count }));
+  show(box);
+  show($("resume-btn"));
+  $("resume-btn").disabled = false;
+}
+
+/** Send what the server lacks; back off and ask again after a network error; pause after a few. */
+async function runUpload({ askServer }) {
+  const up = state.upload;
+  up.paused = false;
+  show($("resume-btn"), false);
+  show($("upload-paused"), false);
+  let failures = 0;
+  let ask = askServer;
+  for (;;) {
+    try {
+      if (ask) {
+        setProgress("upload", 0, T.resuming);
+        const status = await api("GET", url(config.api.upload, up.id));
+        up.received = new Set(status.received);
+        ask = false;
+      }
+      uploadProgress();
+      const missing = [];
+      for (let i = 0; i < up.count; i++) if (!up.received.has(i)) missing.push(i);
+      if (!missing.length) break;
+      for (const index of missing) {
+        await sendChunk(up, index);
+        up.received.add(index);
+        failures = 0;
+        show($("upload-paused"), false);
+        uploadProgress();
+      }
+    } catch (err) {
+      if (!err.retryable) throw err;
+      failures += 1;
+      ask = true; // the chunk may have arrived even if the answer did not
+      if (failures > RETRY_DELAYS_MS.length) {
+        pauseUpload();
+        return false;
+      }
+      const delay = RETRY_DELAYS_MS[failures - 1];
+      const box = $("upload-paused");
+      box.className = "notice notice-warn";
+      setText(box, fmt("retrying", { s: (delay / 1000).toString(), n: failures }));
+      show(box);
+      await sleep(delay);
+    }
+  }
+  return true;
+}
+
+async function submitUpload() {
+  const up = state.upload;
+  setProgress("submit", 0, T.signing);
+  const signature = await signDigest(up.digest, state.keyset.sign.privateKey);
+  const digest = toHex(up.digest);
+  setProgress("submit", 0.5, T.submitting);
+  let receipt = null;
+  for (let attempt = 0; !receipt; attempt++) {
+    try {
+      receipt = await api("POST", url(config.api.submit, up.id), { digest, signature: b64encode(signature) });
+    } catch (err) {
+      if (err.code === "upload_closed") {
+        // The first attempt got through but its answer was lost: find the bid by its digest.
+        const mine = (await api("GET", config.api.mine)) || [];
+        receipt = mine.find((b) => b.digest === digest && b.status === "submitted");
+        if (receipt) break;
+      }
+      if (!err.retryable || attempt >= RETRY_DELAYS_MS.length) throw err;
+      await sleep(RETRY_DELAYS_MS[attempt]);
+    }
+  }
+  return receipt;
+}
+
+function showReceipt(receipt) {
+  setText($("r-bid"), receipt.bid_id);
+  setText($("r-section"), receipt.section);
+  setText($("r-time"), fmtTime(receipt.received_at));
+  setText($("r-digest"), receipt.digest);
+  $("r-pdf").href = url(config.api.receipt_pdf, receipt.bid_id);
+  $("r-tsr").href = url(config.api.receipt_tsr, receipt.bid_id);
+  show($("receipt"));
+  $("receipt").scrollIntoView({ behavior: "smooth", block: "start" });
+}
+
+async function finishUpload() {
+  const done = await runUpload({ askServer: state.upload.received.size > 0 || state.upload.paused });
+  if (!done) return; // paused: the resume button (or coming back online) continues
+  const receipt = await submitUpload();
+  sessionStorage.removeItem(uploadKey());
+  state.upload = null; // let the sealed blob go
+  setProgress("submit", 1, T.done);
+  $("bid-file").value = "";
+  showReceipt(receipt);
+  setBusy(false);
+  await loadMine();
+}
+
+async function sealAndSubmit(event) {
+  event.preventDefault();
+  if (state.busy) return;
+  showError("");
+  show($("receipt"), false);
+  const input = readForm();
+  if (!input) return;
+  setBusy(true);
+  try {
+    setProgress("hash", 0, T.fetch_key);
+    const key = await api("GET", config.api.opening_key);
+    const sealed = await seal({
+      file: input.file,
+      summary: input.summary,
+      section: config.section,
+      bidder: config.bidder,
+      openingPublicKeySpki: b64decode(key.public_key),
+      bidderEncPublicKeySpki: state.keyset.enc.spki,
+      chunkSize: config.seal_chunk_size,
+      onProgress: ({ phase, done, total }) => {
+        const pct = total ? Math.round((100 * done) / total) : 100;
+        if (phase === "hash") setProgress("hash", done / (total || 1), fmt("hashing", { pct }));
+        else setProgress("encrypt", done / (total || 1), fmt("encrypting", { pct }));
+      },
+    });
+    const created = await api("POST", config.api.uploads, {
+      size: sealed.size,
+      chunk_size: config.upload_chunk_size,
+    });
+    state.upload = {
+      id: created.upload_id,
+      count: created.chunk_count,
+      chunkSize: config.upload_chunk_size,
+      size: sealed.size,
+      blob: sealed.blob,
+      digest: sealed.digest,
+      received: new Set(),
+      paused: false,
+    };
+    sessionStorage.setItem(uploadKey(), JSON.stringify({ upload_id: created.upload_id, at: Date.now() }));
+    show($("reloaded-notice"), false);
+    await finishUpload();
+  } catch (err) {
+    showError(err.message || String(err));
+    if (!state.upload || !state.upload.paused) {
+      state.upload = null;
+      setBusy(false);
+    }
+  }
+}
+
+async function resume() {
+  // Both the button and the browser's "online" event land here; run one resume at a time.
+  if (!state.upload || !state.upload.paused || state.resuming) return;
+  state.resuming = true;
+  $("resume-btn").disabled = true;
+  showError("");
+  try {
+    await finishUpload();
+  } catch (err) {
+    showError(err.message || String(err));
+    state.upload = null;
+    show($("resume-btn"), false);
+    setBusy(false);
+  } finally {
+    state.resuming = false;
+  }
+}
+
+async function initBidPage() {
+  const withdrawButton = $("withdraw-btn");
+  if (withdrawButton) withdrawButton.addEventListener("click", withdraw);
+  const keyState = $("browser-key-state");
+  if (!supported()) {
+    setText($("unsupported"), T.unsupported);
+    show($("unsupported"));
+  }
+  const left = sessionStorage.getItem(uploadKey());
+  if (left && $("bid-form")) {
+    let id = "";
+    try {
+      id = JSON.parse(left).upload_id || "";
+    } catch {
+      id = "";
+    }
+    setText($("reloaded-notice"), fmt("reloaded", { id }));
+    show($("reloaded-notice"));
+    sessionStorage.removeItem(uploadKey());
+  }
+  loadMine();
+  if (config.enc_kid && supported()) {
+    try {
+      const keyset = await keysetGet(config.enc_kid);
+      if (keyset && keyset.sign && keyset.sign.kid === config.sign_kid) state.keyset = keyset;
+    } catch (err) {
+      showError(keyStoreMessage(err));
+    }
+  }
+  const tag = document.createElement("span");
+  tag.className = state.keyset ? "tag tag-ok" : "tag tag-warn";
+  tag.textContent = state.keyset ? `✓ ${T.held_yes}` : T.held_no;
+  keyState.replaceChildren(tag);
+  const form = $("bid-form");
+  if (!form) return;
+  show($("no-browser-keys"), !state.keyset && !!config.enc_kid);
+  $("seal-btn").disabled = !state.keyset;
+  form.addEventListener("submit", sealAndSubmit);
+  $("resume-btn").addEventListener("click", resume);
+  window.addEventListener("online", () => {
+    if (state.upload && state.upload.paused) resume();
+  });
+  window.addEventListener("beforeunload", (event) => {
+    if (state.busy) {
+      event.preventDefault();
+      event.returnValue = T.leave;
+    }
+  });
+  for (const f of config.fields) {
+    document.getElementById(`f-${f.key}`).addEventListener("input", () => fieldError(f.key, ""));
+  }
+  $("bid-file").addEventListener("change", () => fieldError("__file", ""));
+}
+
+if (document.getElementById("generate-form")) initKeysPage();
+else initBidPage();

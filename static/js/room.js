@@ -1,0 +1,788 @@
+// 开标大厅: the live opening room (DESIGN.md §8, docs/opening-room.md).
+// State comes from the snapshot (embedded in the page, then sent again on every connect) and is kept
+// up to date by numbered events. Everything shown is built with textContent: no data goes through
+// innerHTML. Bidders decrypt in the browser: their private key (non-extractable, IndexedDB) unwraps
+// K2 from the envelope header and only K2 is sent.
+import { b64encode, parseHeader, unwrapK2 } from "./sbe1.js";
+import { backupImport, keysetList } from "./keystore.js";
+
+const $ = (id) => document.getElementById(id);
+const readJson = (id) => JSON.parse($(id).textContent);
+
+const T = readJson("room-strings");
+const CONFIG = readJson("room-config");
+const ROLE = $("room").dataset.role;
+const STAFF = ROLE === "host" || ROLE === "supervisor";
+
+let state = null; // the snapshot's data, kept current by events
+let lastSeq = 0;
+let clockOffset = 0; // server time − client time, ms
+let frozenLeft = null; // ms left when the room was paused
+let socket = null;
+let attempts = 0;
+let reconnectTimer = null;
+let refused = false;
+let myDecryptBusy = false;
+const log = [];
+
+// ---------- text helpers ----------
+
+function fmt(key, params = {}) {
+  const text = T[key] ?? key;
+  return text.replace(/\{(\w+)\}/g, (m, name) => (name in params ? String(params[name]) : m));
+}
+
+function el(tag, { cls, text, attrs } = {}, ...children) {
+  const node = document.createElement(tag);
+  if (cls) node.className = cls;
+  if (text !== undefined && text !== null) node.textContent = String(text);
+  if (attrs) for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
+  for (const child of children) if (child) node.append(child);
+  return node;
+}
+
+const LOCALE = CONFIG.lang === "en" ? "en-GB" : "zh-CN";
+
+function localTime(iso, withDate = false) {
+  if (!iso) return "—";
+  const options = { timeZone: "Asia/Shanghai", hour12: false, hour: "2-digit", minute: "2-digit", second: "2-digit" };
+  if (withDate) Object.assign(options, { year: "numeric", month: "2-digit", day: "2-digit" });
+  return new Date(iso).toLocaleString(LOCALE, options);
+}
+
+function pad(n) {
+  return n < 10 ? `0${n}` : String(n);
+}
+
+function hms(ms) {
+  const s = Math.max(0, Math.ceil(ms / 1000));
+  const h = Math.floor(s / 3600);
+  const body = `${pad(Math.floor((s % 3600) / 60))}:${pad(s % 60)}`;
+  return h > 0 ? `${h}:${body}` : body;
+}
+
+/** "9870000.5" → "9,870,000.50": grouped without going through a float. */
+function money(value) {
+  if (value === null || value === undefined || value === "") return "—";
+  const text = String(value).trim();
+  const m = /^(-?)(\d+)(?:\.(\d+))?$/.exec(text);
+  if (!m) return text;
+  const whole = m[2].replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+  const cents = (m[3] || "").padEnd(2, "0");
+  return `${m[1]}${whole}.${cents}`;
+}
+
+function bidderLabel(name, no) {
+  if (name) return name;
+  return no ? fmt("masked_bidder", { n: no }) : T.someone;
+}
+
+function now() {
+  return Date.now() + clockOffset;
+}
+
+// ---------- applying messages ----------
+
+function bidByNo(no) {
+  return state.bids.find((b) => b.no === no);
+}
+
+function apply(msg) {
+  if (msg.type === "snapshot") {
+    state = msg.data;
+    lastSeq = msg.seq;
+    const server = Date.parse(state.server_time);
+    if (!Number.isNaN(server)) clockOffset = server - Date.now();
+    frozenLeft = state.paused && state.phase_ends_at ? null : frozenLeft;
+    return true;
+  }
+  if (msg.seq === null) {
+    if (msg.type === "error") showError(msg.data);
+    return false;
+  }
+  if (msg.seq <= lastSeq) return false; // already part of the snapshot or seen before
+  lastSeq = msg.seq;
+  const d = msg.data || {};
+  switch (msg.type) {
+    case "phase":
+      state.phase = d.phase;
+      state.phase_ends_at = d.phase_ends_at;
+      state.paused = d.paused;
+      addLog(msg.at, fmt("ev_phase", { phase: T[`phase_${d.phase}`] || d.phase }));
+      if (d.phase === "decryption" && ROLE === "bidder") refreshMine();
+      if (d.phase === "objections" && !STAFF) refreshMine(); // the sign-in list is public from now on (R12)
+      break;
+    case "signed_in":
+      if (ROLE === "bidder" && state.phase === "signin") {
+        // Before the deadline only the bidder itself hears of its sign-in (R14): this one is ours.
+        if (state.you) state.you.signed_in = true;
+        addLog(msg.at, T.ev_you_signed_in);
+        break;
+      } else {
+        state.signed_in.push(d.bidder);
+        if (ROLE === "bidder" && state.you && !state.you.signed_in) refreshMine();
+      }
+      addLog(msg.at, fmt("ev_signed_in", { bidder: d.bidder || T.someone }));
+      break;
+    case "signin_list":
+      state.signed_in = d.signed_in;
+      break;
+    case "bids_extracted":
+      state.bids = d.bids.map((b) => ({ no: b.no, bidder: b.bidder, status: "submitted" }));
+      state.total = d.count;
+      state.decrypted = 0;
+      addLog(msg.at, fmt("ev_extracted", { n: d.count }));
+      if (ROLE === "bidder") refreshMine();
+      break;
+    case "decrypted": {
+      const bid = bidByNo(d.no);
+      if (bid) {
+        bid.status = "decrypted";
+        if (d.bidder) bid.bidder = d.bidder;
+      }
+      state.decrypted = d.decrypted;
+      state.total = d.total;
+      if (state.you && state.you.bid_no === d.no) {
+        state.you.bid_status = "decrypted";
+        myDecryptBusy = false;
+        setDecryptStatus(T.decrypt_done, "ok");
+      }
+      addLog(msg.at, fmt("ev_decrypted", { bidder: bidderLabel(d.bidder, d.no), x: d.decrypted, n: d.total }));
+      break;
+    }
+    case "decrypt_failed":
+      if (state.you && state.you.bid_no === d.no) myDecryptBusy = false;
+      addLog(msg.at, fmt("ev_decrypt_failed", { no: d.no, message: d.message }), "warn");
+      break;
+    case "bid_outcome": {
+      const bid = bidByNo(d.no);
+      if (bid) {
+        bid.status = d.status;
+        bid.reason = d.reason;
+        if (d.bidder) bid.bidder = d.bidder;
+      }
+      if (state.you && state.you.bid_no === d.no) state.you.bid_status = d.status;
+      addLog(msg.at, fmt("ev_outcome", { bidder: bidderLabel(d.bidder, d.no), status: T[`bid_${d.status}`] || d.status }), "warn");
+      break;
+    }
+    case "price_read": {
+      let bid = bidByNo(d.no);
+      if (!bid) {
+        bid = { no: d.no, status: "decrypted" };
+        state.bids.push(bid);
+      }
+      Object.assign(bid, { bidder: d.bidder, order: d.order, form: d.form, deposit: d.deposit });
+      addLog(msg.at, fmt("ev_price", { bidder: d.bidder }));
+      break;
+    }
+    case "objection_raised":
+      if (!state.objections.some((o) => o.id === d.id)) {
+        state.objections.push({ id: d.id, bidder: d.bidder, text: d.text, answer: "", answered: false, at: d.at });
+      }
+      addLog(msg.at, fmt("ev_objection", { bidder: d.bidder }));
+      break;
+    case "objection_answered": {
+      const o = state.objections.find((x) => x.id === d.id);
+      if (o) Object.assign(o, { answer: d.answer, answered: true, answered_at: d.at });
+      addLog(msg.at, T.ev_answered);
+      break;
+    }
+    case "paused":
+      frozenLeft = state.phase_ends_at ? Date.parse(state.phase_ends_at) - now() : null;
+      state.paused = true;
+      state.pause_reason = d.reason;
+      state.paused_by = d.by;
+      addLog(msg.at, fmt("ev_paused", { reason: d.reason }), "warn");
+      break;
+    case "resumed":
+      state.paused = false;
+      if ("phase_ends_at" in d) state.phase_ends_at = d.phase_ends_at;
+      frozenLeft = null;
+      addLog(msg.at, T.ev_resumed);
+      break;
+    case "failed":
+      state.failure_reason = d.reason;
+      addLog(msg.at, fmt("ev_failed", { reason: d.reason }), "warn");
+      break;
+    case "record_ready":
+      state.record = { url: d.url, sha256: d.sha256 };
+      addLog(msg.at, T.ev_record);
+      break;
+    default:
+      break;
+  }
+  return true;
+}
+
+function addLog(at, text, kind = "") {
+  log.unshift({ at, text, kind });
+  if (log.length > 60) log.pop();
+}
+
+// ---------- rendering ----------
+
+const STEP_OF = {
+  signin: "signin",
+  extraction: "decryption",
+  decryption: "decryption",
+  reading: "reading",
+  objections: "objections",
+  record: "record",
+  closed: "record",
+  failed: null,
+};
+const STEP_ORDER = ["signin", "decryption", "reading", "objections", "record"];
+
+function render() {
+  if (!state) return;
+  const room = $("room");
+  room.dataset.phase = state.phase;
+  room.classList.toggle("is-paused", !!state.paused);
+  renderSteps();
+  renderBanners();
+  renderTable();
+  renderProgress();
+  renderSignins();
+  renderObjections();
+  renderRecord();
+  renderControls();
+  renderLog();
+  renderClock();
+}
+
+function renderSteps() {
+  const current = STEP_OF[state.phase];
+  const index = current ? STEP_ORDER.indexOf(current) : -1;
+  for (const li of $("steps").children) {
+    const i = STEP_ORDER.indexOf(li.dataset.step);
+    li.classList.toggle("done", state.phase === "closed" ? true : index >= 0 && i < index);
+    li.classList.toggle("current", i === index && state.phase !== "closed");
+    li.classList.toggle("failed", state.phase === "failed");
+    if (i === index && state.phase !== "closed") li.setAttribute("aria-current", "step");
+    else li.removeAttribute("aria-current");
+  }
+}
+
+function renderBanners() {
+  $("banner-paused").hidden = !state.paused;
+  const reason = $("paused-reason");
+  reason.textContent = state.paused ? fmt("paused_reason", { reason: state.pause_reason || "—" }) : "";
+  if (state.paused && state.paused_by) reason.textContent += fmt("paused_by", { by: state.paused_by });
+  $("banner-failed").hidden = state.phase !== "failed";
+  $("failed-reason").textContent = state.failure_reason || "";
+  $("banner-closed").hidden = state.phase !== "closed";
+}
+
+function statusTag(status) {
+  const cls = { decrypted: "tag-ok", submitted: "tag", revoked: "tag-danger", failed_platform: "tag-danger", disqualified: "tag-danger" }[status] || "tag";
+  return el("span", { cls: `tag ${cls}`, text: T[`bid_${status}`] || status });
+}
+
+function depositTag(deposit) {
+  if (!deposit) return el("span", { cls: "muted", text: "—" });
+  const ok = ["paid", "ok", "received", "verified"].includes(deposit.status);
+  const bad = ["missing", "unpaid", "short", "late", "failed"].includes(deposit.status);
+  return el("span", { cls: `tag ${ok ? "tag-ok" : bad ? "tag-danger" : ""}`, text: deposit.label || deposit.status });
+}
+
+function formCell(field, value) {
+  const td = el("td");
+  if (value === undefined) {
+    td.append(el("span", { cls: "muted", text: "—" }));
+    return td;
+  }
+  if (field.type === "money") {
+    td.className = "num money";
+    td.append(el("strong", { text: money(value) }));
+    if (value !== null && value !== "") td.append(el("span", { cls: "unit", text: ` ${T.yuan}` }));
+  } else if (field.type === "integer") {
+    td.className = "num";
+    td.textContent = value === null ? "—" : String(value);
+  } else {
+    td.textContent = value === null ? "—" : typeof value === "object" ? JSON.stringify(value) : String(value);
+  }
+  return td;
+}
+
+function fieldLabel(field) {
+  // The agency names the fields; English readers get the platform's name for the usual ones.
+  return (CONFIG.lang === "en" && T[`field_${field.key}`]) || field.label || field.key;
+}
+
+function renderTable() {
+  const fields = state.form_fields && state.form_fields.length ? state.form_fields : [{ key: "price", label: "price", type: "money" }];
+  const head = $("record-head");
+  head.replaceChildren(
+    el("th", { cls: "num", text: T.col_order }),
+    el("th", { cls: "num", text: T.col_no }),
+    el("th", { text: T.col_bidder }),
+    ...fields.map((f) => el("th", { cls: f.type === "money" || f.type === "integer" ? "num" : "", text: fieldLabel(f) })),
+    el("th", { text: T.col_deposit }),
+    el("th", { text: T.col_status }),
+  );
+  const body = $("record-body");
+  const bids = [...state.bids].sort((a, b) => (a.order || 999) - (b.order || 999) || a.no - b.no);
+  if (!bids.length) {
+    body.replaceChildren(el("tr", {}, el("td", { cls: "empty", text: T.table_empty, attrs: { colspan: String(fields.length + 5) } })));
+    $("table-count").textContent = "";
+    return;
+  }
+  const mine = state.you && state.you.bid_no;
+  body.replaceChildren(
+    ...bids.map((bid) => {
+      const tr = el("tr", { attrs: { "data-no": String(bid.no) } });
+      if (bid.order) tr.classList.add("read");
+      if (mine && bid.no === mine) tr.classList.add("mine");
+      tr.append(
+        el("td", { cls: "num order", text: bid.order || "" }),
+        el("td", { cls: "num", text: bid.no }),
+        el("td", { cls: bid.bidder ? "bidder" : "bidder masked", text: bidderLabel(bid.bidder, bid.no) }),
+        ...fields.map((f) => formCell(f, bid.form ? bid.form[f.key] : undefined)),
+        el("td", {}, bid.deposit ? depositTag(bid.deposit) : el("span", { cls: "muted", text: "—" })),
+        el("td", {}, statusTag(bid.status)),
+      );
+      if (bid.reason && bid.status !== "decrypted") tr.title = bid.reason;
+      return tr;
+    }),
+  );
+  const read = bids.filter((b) => b.order).length;
+  $("table-count").textContent = read ? `${read} / ${bids.length}` : "";
+}
+
+function renderProgress() {
+  const total = state.total || 0;
+  const done = state.decrypted || 0;
+  $("progress-x").textContent = String(done);
+  $("progress-n").textContent = String(total);
+  const bar = $("progress-bar");
+  bar.setAttribute("aria-valuemax", String(total));
+  bar.setAttribute("aria-valuenow", String(done));
+  $("progress-fill").style.width = total ? `${Math.round((100 * done) / total)}%` : "0";
+  bar.classList.toggle("complete", total > 0 && done === total);
+  $("progress-text").textContent = total ? fmt("progress_of", { x: done, n: total }) : T.progress_waiting;
+}
+
+function renderSignins() {
+  const list = $("signin-list");
+  const names = state.signed_in || [];
+  $("signin-count").textContent = names.length ? fmt("signin_count", { n: names.length }) : "";
+  if (!names.length) {
+    list.replaceChildren(el("li", { cls: "muted", text: state.phase === "signin" ? T.signin_secret : T.signin_none }));
+  } else {
+    list.replaceChildren(
+      ...names.map((name, i) => el("li", { cls: name ? "" : "masked" }, el("span", { cls: "check", text: "✓", attrs: { "aria-hidden": "true" } }), el("span", { text: name || fmt("signin_masked_item", { n: i + 1 }) }))),
+    );
+  }
+  $("signin-note").textContent = names.some((n) => n === null) ? T.signin_masked : "";
+}
+
+function renderObjections() {
+  const box = $("objection-list");
+  const items = state.objections || [];
+  const pending = items.filter((o) => !o.answered).length;
+  $("objection-count").textContent = items.length ? `${items.length - pending} / ${items.length} ${T.objection_answered}` : "";
+  // keep what the host is typing while events re-render the list
+  const drafts = {};
+  for (const ta of box.querySelectorAll("textarea[data-objection]")) drafts[ta.dataset.objection] = ta.value;
+  if (!items.length) {
+    box.replaceChildren(el("p", { cls: "empty", text: T.objections_none }));
+  } else {
+    box.replaceChildren(
+      ...items.map((o) => {
+        const art = el("article", { cls: `room-objection ${o.answered ? "answered" : "pending"}`, attrs: { "data-id": String(o.id) } });
+        const head = el("header", {}, el("strong", { text: o.bidder }));
+        if (o.at) head.append(el("time", { cls: "muted small", text: localTime(o.at) }));
+        head.append(el("span", { cls: `tag ${o.answered ? "tag-ok" : "tag-warn"}`, text: o.answered ? T.objection_answered : T.objection_pending }));
+        art.append(head, el("blockquote", { text: o.text }));
+        if (o.answered) {
+          art.append(el("p", { cls: "answer" }, el("span", { cls: "muted", text: T.objection_answer }), el("span", { text: ` ${o.answer}` })));
+        } else if (ROLE === "host") {
+          const ta = el("textarea", { attrs: { rows: "2", maxlength: "5000", placeholder: T.answer_placeholder, "data-objection": String(o.id), "aria-label": T.answer_placeholder } });
+          ta.value = drafts[o.id] || "";
+          const btn = el("button", { cls: "btn btn-primary btn-small", text: T.answer_send, attrs: { type: "button", "data-answer": String(o.id) } });
+          btn.disabled = !!state.paused;
+          art.append(el("div", { cls: "answer-form" }, ta, btn));
+        }
+        return art;
+      }),
+    );
+  }
+}
+
+function renderRecord() {
+  const ready = !!state.record;
+  $("record-ready").hidden = !ready;
+  $("record-wait").hidden = ready;
+  $("record-card").classList.toggle("ready", ready);
+  if (ready) {
+    $("record-link").href = state.record.url;
+    $("record-sha").textContent = state.record.sha256;
+  }
+}
+
+function renderControls() {
+  const p = state.phase;
+  if (ROLE === "bidder") {
+    const you = state.you || {};
+    const signinOpen = now() >= Date.parse(state.signin_opens_at);
+    const signinPhase = ["signin", "extraction", "decryption"].includes(p);
+    $("you-signin").textContent = you.signed_in ? `✓ ${T.you_signed_in}` : T.you_not_signed_in;
+    $("you-signin").className = you.signed_in ? "ok-state" : "";
+    let bidText = T.your_bid_none;
+    if (you.bid_id) bidText = you.bid_no ? fmt("your_bid_no", { n: you.bid_no }) : T.your_bid_wait;
+    $("you-bid").replaceChildren(document.createTextNode(bidText));
+    if (you.bid_status && you.bid_no) $("you-bid").append(document.createTextNode(" "), statusTag(you.bid_status));
+    const btn = $("btn-signin");
+    btn.hidden = !!you.signed_in;
+    btn.disabled = !signinPhase || !signinOpen || !!you.signed_in;
+    $("signin-hint").textContent = !you.signed_in && !signinOpen && p === "signin" ? fmt("sign_in_opens", { t: localTime(state.signin_opens_at, true) }) : "";
+    const canDecrypt = p === "decryption" && !state.paused && you.bid_id && you.bid_status === "submitted";
+    $("btn-decrypt").disabled = !canDecrypt || myDecryptBusy;
+    $("decrypt-box").hidden = !you.bid_id;
+    const pending = you.bid_status === "submitted" && ["signin", "extraction", "decryption"].includes(p);
+    for (const node of document.querySelectorAll(".decrypt-tools")) node.hidden = !pending;
+    $("btn-decrypt").hidden = !pending;
+    const status = $("decrypt-status");
+    if (you.bid_status === "decrypted") setDecryptStatus(T.decrypt_done, "ok");
+    else if (!myDecryptBusy && !status.dataset.kind) status.textContent = p === "decryption" ? "" : T.decrypt_wait;
+    const form = $("objection-form");
+    if (form) {
+      const open = p === "objections" && !state.paused && !!you.bid_no;
+      const before = ["signin", "extraction", "decryption", "reading"].includes(p);
+      form.hidden = !open && !before;
+      $("objection-text").hidden = !open;
+      $("objection-send").hidden = !open;
+      $("objection-hint").hidden = open;
+    }
+  } else if (ROLE === "host") {
+    const pending = (state.objections || []).some((o) => !o.answered);
+    const allDone = state.total > 0 && state.decrypted === state.total;
+    $("btn-advance").disabled = state.paused || !((p === "decryption" && allDone) || (p === "objections" && !pending));
+  } else if (ROLE === "supervisor") {
+    const live = !["closed", "failed"].includes(p);
+    $("btn-pause").disabled = !live || !!state.paused;
+    $("btn-resume").disabled = !state.paused;
+  }
+}
+
+function renderLog() {
+  const list = $("event-log");
+  list.replaceChildren(
+    ...log.slice(0, 30).map((e) => el("li", { cls: e.kind }, el("time", { text: localTime(e.at) }), el("span", { text: e.text }))),
+  );
+  list.parentElement.hidden = !log.length;
+}
+
+function renderClock() {
+  if (!state) return;
+  const p = state.phase;
+  const label = $("clock-label");
+  const time = $("clock-time");
+  const sub = $("clock-sub");
+  const clock = $("clock");
+  const ends = state.phase_ends_at ? Date.parse(state.phase_ends_at) : null;
+  clock.dataset.phase = p;
+  clock.classList.toggle("paused", !!state.paused);
+  const timed = ["signin", "decryption", "objections"].includes(p) && ends;
+  if (!timed) {
+    label.textContent = T[`clock_${p}`] || "";
+    time.textContent = p === "closed" ? "✓" : p === "failed" ? "—" : "··· ";
+    sub.textContent = "";
+    clock.classList.remove("soon");
+    return;
+  }
+  label.textContent = T[`clock_${p}`];
+  let left = state.paused ? (frozenLeft ?? ends - now()) : ends - now();
+  left = Math.max(0, left);
+  time.textContent = hms(left);
+  clock.classList.toggle("soon", !state.paused && left < 60000);
+  if (state.paused) sub.textContent = T.clock_paused;
+  else if (left <= 0) sub.textContent = p === "objections" && state.objections.some((o) => !o.answered) ? T.clock_wait_answers : T.clock_due;
+  else sub.textContent = fmt("clock_ends", { t: localTime(state.phase_ends_at) });
+}
+
+// ---------- notices ----------
+
+function showError(data) {
+  const message = (data && data.message) || "";
+  toast(fmt("error", { message }), "error");
+  if (data && data.command === "decrypt") {
+    myDecryptBusy = false;
+    setDecryptStatus(message, "error");
+    renderControls();
+  }
+}
+
+function toast(text, kind = "info") {
+  const box = $("toasts");
+  const item = el("div", { cls: `notice ${kind === "error" ? "notice-danger" : kind === "ok" ? "notice-ok" : "notice-warn"}`, attrs: { role: kind === "error" ? "alert" : "status" } });
+  const close = el("button", { cls: "toast-close", text: "×", attrs: { type: "button", "aria-label": T.dismiss } });
+  close.addEventListener("click", () => item.remove());
+  item.append(el("span", { text }), close);
+  box.append(item);
+  while (box.children.length > 3) box.firstChild.remove();
+  setTimeout(() => item.remove(), 12000);
+}
+
+function setDecryptStatus(text, kind = "") {
+  const status = $("decrypt-status");
+  if (!status) return;
+  status.textContent = text;
+  status.dataset.kind = kind;
+  status.className = `help decrypt-status ${kind}`;
+}
+
+// ---------- the socket ----------
+
+function setConn(stateName, text) {
+  const conn = $("conn");
+  conn.dataset.state = stateName;
+  $("conn-text").textContent = text;
+}
+
+function connect() {
+  clearTimeout(reconnectTimer);
+  const proto = location.protocol === "https:" ? "wss:" : "ws:";
+  const ws = new WebSocket(`${proto}//${location.host}${CONFIG.ws}`);
+  socket = ws;
+  let opened = false;
+  setConn(attempts ? "reconnecting" : "connecting", attempts ? T.conn_reconnecting : T.conn_connecting);
+  ws.addEventListener("open", () => {
+    opened = true;
+    attempts = 0;
+    setConn("live", T.conn_live);
+    // The server sends a snapshot on connect; ask for anything after what we hold as well.
+    ws.send(JSON.stringify({ type: "resume", after_seq: lastSeq }));
+  });
+  ws.addEventListener("message", (event) => {
+    let msg;
+    try {
+      msg = JSON.parse(event.data);
+    } catch {
+      return;
+    }
+    if (msg.type === "pong") return;
+    if (apply(msg)) render();
+  });
+  ws.addEventListener("close", () => {
+    if (socket !== ws) return;
+    socket = null;
+    // A refused handshake (wrong origin, no such room) looks like any other drop to a browser, so
+    // keep trying with backoff and say so once it has failed many times in a row.
+    refused = !opened && attempts >= 6;
+    scheduleReconnect();
+  });
+}
+
+function scheduleReconnect() {
+  attempts += 1;
+  const delay = Math.min(15000, 500 * 2 ** Math.min(attempts - 1, 5)) * (0.75 + Math.random() * 0.5);
+  const until = Date.now() + delay;
+  setConn(refused ? "refused" : "reconnecting", refused ? T.conn_refused : T.conn_reconnecting);
+  const tick = () => {
+    const s = Math.ceil((until - Date.now()) / 1000);
+    if (s > 0 && !socket) {
+      if (!refused) $("conn-text").textContent = fmt("conn_reconnecting_in", { s });
+      reconnectTimer = setTimeout(tick, 500);
+    } else if (!socket) {
+      connect();
+    }
+  };
+  reconnectTimer = setTimeout(tick, Math.min(delay, 500));
+}
+
+function send(message) {
+  if (!socket || socket.readyState !== WebSocket.OPEN) {
+    toast(T.conn_reconnecting, "warn");
+    return false;
+  }
+  socket.send(JSON.stringify(message));
+  return true;
+}
+
+setInterval(() => {
+  if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ type: "ping" }));
+}, 25000);
+
+// ---------- bidder: my bid and decryption ----------
+
+async function refreshMine() {
+  try {
+    const response = await fetch(CONFIG.snapshot_url, { credentials: "same-origin", headers: { Accept: "application/json" } });
+    if (!response.ok) return;
+    const snap = await response.json();
+    if (!snap.data || !state) return;
+    if (snap.data.you) state.you = snap.data.you;
+    if (snap.data.signed_in && snap.data.signed_in.length >= state.signed_in.length) state.signed_in = snap.data.signed_in;
+    render();
+  } catch {
+    /* the next snapshot brings it */
+  }
+}
+
+async function headerBlob() {
+  const picked = $("sbe-file").files[0];
+  if (picked) return picked; // the bidder's own sealed file: the header is at its start
+  const url = CONFIG.header_url.replace("{id}", encodeURIComponent(state.you.bid_id));
+  const response = await fetch(url, { credentials: "same-origin" });
+  if (!response.ok) throw new Error(`HTTP ${response.status}`);
+  return response.blob();
+}
+
+async function findKey(header) {
+  const sets = await keysetList();
+  return sets.find((k) => k.enc && k.enc.kid === header.bidder_kid) || null;
+}
+
+async function describeKeys() {
+  if (ROLE !== "bidder" || !state || !state.you || !state.you.bid_id || state.you.bid_status !== "submitted") return;
+  try {
+    const { header } = await parseHeader(await headerBlob());
+    const key = await findKey(header);
+    const line = $("key-state");
+    line.textContent = key ? `✓ ${T.keys_found}` : T.keys_missing;
+    line.className = `key-state small ${key ? "ok" : "missing"}`;
+    if (!key) $("key-import").open = true;
+  } catch {
+    /* shown again when the bidder decrypts */
+  }
+}
+
+async function decryptMine() {
+  if (!state.you || !state.you.bid_id) return;
+  myDecryptBusy = true;
+  renderControls();
+  let blob;
+  let header;
+  try {
+    setDecryptStatus(T.step_header, "busy");
+    blob = await headerBlob();
+    header = (await parseHeader(blob)).header;
+  } catch (err) {
+    myDecryptBusy = false;
+    setDecryptStatus(fmt("err_header", { e: err.message || err }), "error");
+    renderControls();
+    return;
+  }
+  const keyset = await findKey(header).catch(() => null);
+  if (!keyset) {
+    myDecryptBusy = false;
+    setDecryptStatus(T.keys_missing, "error");
+    $("key-import").open = true;
+    $("key-state").textContent = T.keys_missing;
+    $("key-state").className = "key-state small missing";
+    renderControls();
+    return;
+  }
+  let k2;
+  try {
+    setDecryptStatus(T.step_unwrap, "busy");
+    k2 = await unwrapK2(blob, keyset.enc.privateKey);
+  } catch (err) {
+    myDecryptBusy = false;
+    setDecryptStatus(fmt("err_unwrap", { e: err.message || err }), "error");
+    renderControls();
+    return;
+  }
+  const sent = send({ type: "decrypt", bid_id: state.you.bid_id, k2: b64encode(k2) });
+  k2.fill(0);
+  if (sent) setDecryptStatus(T.step_sent, "busy");
+  else myDecryptBusy = false;
+  renderControls();
+}
+
+async function importBackup() {
+  const file = $("backup-file").files[0];
+  const pass = $("backup-pass").value;
+  const status = $("import-status");
+  if (!file || !pass) {
+    status.textContent = T.import_need;
+    return;
+  }
+  status.textContent = T.import_busy;
+  $("btn-import").disabled = true;
+  try {
+    await backupImport(file, pass);
+    $("backup-pass").value = "";
+    status.textContent = `✓ ${T.import_ok}`;
+    status.className = "help ok";
+    $("key-import").open = false;
+    await describeKeys();
+  } catch (err) {
+    status.textContent = err.message || String(err);
+    status.className = "help error-text";
+  } finally {
+    $("btn-import").disabled = false;
+  }
+}
+
+// ---------- wiring ----------
+
+function wire() {
+  if (ROLE === "bidder") {
+    $("btn-signin").addEventListener("click", () => send({ type: "sign_in" }));
+    $("btn-decrypt").addEventListener("click", () => decryptMine());
+    $("btn-import").addEventListener("click", () => importBackup());
+    $("sbe-file").addEventListener("change", () => describeKeys());
+    $("objection-form").addEventListener("submit", (event) => {
+      event.preventDefault();
+      const text = $("objection-text").value.trim();
+      if (text && send({ type: "objection", text })) $("objection-text").value = "";
+    });
+  }
+  if (ROLE === "host") {
+    $("btn-advance").addEventListener("click", () => send({ type: "advance" }));
+    $("objection-list").addEventListener("click", (event) => {
+      const btn = event.target.closest("button[data-answer]");
+      if (!btn) return;
+      const id = Number(btn.dataset.answer);
+      const ta = $("objection-list").querySelector(`textarea[data-objection="${id}"]`);
+      const answer = ta ? ta.value.trim() : "";
+      if (!answer) {
+        if (ta) ta.focus();
+        return;
+      }
+      send({ type: "answer", objection_id: id, answer });
+    });
+  }
+  if (ROLE === "supervisor") {
+    $("btn-pause").addEventListener("click", () => {
+      const reason = $("pause-reason").value.trim();
+      if (!reason) {
+        toast(T.pause_need_reason, "warn");
+        $("pause-reason").focus();
+        return;
+      }
+      if (send({ type: "pause", reason })) $("pause-reason").value = "";
+    });
+    $("btn-resume").addEventListener("click", () => {
+      if (send({ type: "resume_room", reason: $("pause-reason").value.trim() })) $("pause-reason").value = "";
+    });
+  }
+}
+
+apply(readJson("room-snapshot"));
+wire();
+render();
+connect();
+setInterval(() => {
+  renderClock();
+  if (ROLE === "bidder" && state && state.phase === "signin") renderControls();
+}, 250);
+if (ROLE === "bidder") describeKeys();
+
+// for tests and the curious: the room's current state, read-only
+window.openingRoom = {
+  get state() {
+    return state ? JSON.parse(JSON.stringify(state)) : null;
+  },
+  get lastSeq() {
+    return lastSeq;
+  },
+  get connected() {
+    return !!socket && socket.readyState === WebSocket.OPEN;
+  },
+  drop() {
+    if (socket) socket.close(4000, "test");
+  },
+};

@@ -1,0 +1,39 @@
+/* Countdowns to bid deadlines and confirmations for dangerous buttons. No dependencies. */
+(function () {
+  "use strict";
+  var body = document.body;
+  var fmtLeft = body.getAttribute("data-countdown-left") || "{d} d {hms} left";
+  var fmtToday = body.getAttribute("data-countdown-today") || "{hms} left";
+  var closed = body.getAttribute("data-countdown-closed") || "Deadline passed";
+
+  function pad(n) { return n < 10 ? "0" + n : String(n); }
+
+  function render(el, now) {
+    var deadline = Date.parse(el.getAttribute("data-deadline"));
+    if (isNaN(deadline)) { return; }
+    var left = Math.floor((deadline - now) / 1000);
+    if (left <= 0) {
+      el.textContent = closed;
+      el.classList.add("ended");
+      return;
+    }
+    var days = Math.floor(left / 86400);
+    var hms = pad(Math.floor(left % 86400 / 3600)) + ":" + pad(Math.floor(left % 3600 / 60)) + ":" + pad(left % 60);
+    el.textContent = (days > 0 ? fmtLeft.replace("{d}", days) : fmtToday).replace("{hms}", hms);
+    el.classList.toggle("soon", left < 3 * 86400);
+  }
+
+  function tick() {
+    var now = Date.now();
+    var all = document.querySelectorAll(".countdown[data-deadline]");
+    for (var i = 0; i < all.length; i++) { render(all[i], now); }
+  }
+
+  tick();
+  if (document.querySelector(".countdown[data-deadline]")) { setInterval(tick, 1000); }
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-confirm]");
+    if (button && !window.confirm(button.getAttribute("data-confirm"))) { event.preventDefault(); }
+  });
+})();
