@@ -46,3 +46,19 @@ def supervisor_overview(request):
             "now": now,
         },
     )
+
+
+@role_required(User.Role.SUPERVISOR, User.Role.ADMIN)
+def ledger_check(request):
+    """Recompute the whole audit ledger and its timestamped anchors; name the first tampered entry (R33)."""
+    from timestamps.anchors import anchor_token_valid
+    from timestamps.ledger import ledger_verify
+    from timestamps.models import LedgerAnchor
+
+    report = ledger_verify(anchor_check=anchor_token_valid)
+    return render(request, "supervisor/ledger.html", {
+        "report": report,
+        "anchors": LedgerAnchor.objects.order_by("-seq")[:20],
+        "ledger": LedgerEntry.objects.order_by("-seq")[:LEDGER_ROWS],
+        "checked_at": timezone.now(),
+    })

@@ -47,4 +47,5 @@ urlpatterns = [
     ),
     path("bidder/", bidder.bidder_workspace, name="bidder_workspace"),
     path("supervisor/", supervisor.supervisor_overview, name="supervisor_overview"),
+    path("supervisor/ledger/", supervisor.ledger_check, name="ledger_check"),
 ]

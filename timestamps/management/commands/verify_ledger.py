@@ -16,8 +16,6 @@ class Command(BaseCommand):
 
 
 def _anchor_check():
-    try:
-        from timestamps.anchors import anchor_token_valid
-    except ImportError:
-        return None
+    from timestamps.anchors import anchor_token_valid
+
     return anchor_token_valid
