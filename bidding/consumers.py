@@ -6,11 +6,12 @@ State lives in the database; this consumer only translates messages into service
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy as _
 
 from bidding.models import OpeningRoom
 from bidding.room import decrypt, services
 from bidding.room.access import room_role
-from bidding.room.events import BIDDER, event_for, group_name
+from bidding.room.events import BIDDER, HOST, SUPERVISOR, event_for, group_name
 from bidding.room.snapshot import room_missed, room_snapshot
 from trading.services.errors import DomainError
 
@@ -95,9 +96,14 @@ class OpeningRoomConsumer(AsyncJsonWebsocketConsumer):
         if kind == "ping":
             await self.send_json({"seq": None, "type": "pong", "at": timezone.now().isoformat(), "data": {}})
             return
-        handler = COMMANDS.get(kind)
+        handler, role_needed = COMMANDS.get(kind, (None, None))
         if handler is None:
-            await self._error(kind, "unknown_command", "Unknown command.")
+            with translation.override(self.language):
+                await self._error(kind, "unknown_command", str(_("Unknown command.")))
+            return
+        if self.role != role_needed:
+            with translation.override(self.language):
+                await self._error(kind, "forbidden", str(ROLE_REFUSALS[role_needed]))
             return
         try:
             await database_sync_to_async(self._run)(handler, content)
@@ -129,22 +135,11 @@ class OpeningRoomConsumer(AsyncJsonWebsocketConsumer):
                               "data": {"code": code, "message": message, "command": command}})
 
 
-def _bidder_only(role):
-    if role != BIDDER:
-        from django.utils.translation import gettext as _
-
-        from trading.services.errors import PermissionDenied
-
-        raise PermissionDenied(_("Only a bidder in this opening can do this."))
-
-
 def _sign_in(*, user, section, content, role):
-    _bidder_only(role)
     services.room_sign_in(user=user, section=section)
 
 
 def _decrypt(*, user, section, content, role):
-    _bidder_only(role)
     decrypt.room_decrypt(user=user, bid_id=str(content.get("bid_id", "")), k2=str(content.get("k2", "")))
 
 
@@ -171,5 +166,12 @@ def _resume_room(*, user, section, content, role):
     services.room_resume(user=user, section=section, reason=str(content.get("reason", "")))
 
 
-COMMANDS = {"sign_in": _sign_in, "decrypt": _decrypt, "objection": _objection, "answer": _answer,
-            "advance": _advance, "pause": _pause, "resume_room": _resume_room}
+# Each command with the room role that may send it; the services check the details again.
+COMMANDS = {"sign_in": (_sign_in, BIDDER), "decrypt": (_decrypt, BIDDER), "objection": (_objection, BIDDER),
+            "answer": (_answer, HOST), "advance": (_advance, HOST), "pause": (_pause, SUPERVISOR),
+            "resume_room": (_resume_room, SUPERVISOR)}
+ROLE_REFUSALS = {
+    BIDDER: _("Only a bidder in this opening can do this."),
+    HOST: _("Only the host of this opening can do this."),
+    SUPERVISOR: _("Only a supervisor can do this."),
+}

@@ -50,6 +50,14 @@ function localTime(iso, withDate = false) {
   return new Date(iso).toLocaleString(LOCALE, options);
 }
 
+/** "2026-11-24 10:52:41" in Beijing time, the way the server writes it. */
+function beijing(iso) {
+  const parts = {};
+  const options = { timeZone: "Asia/Shanghai", hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit" };
+  for (const p of new Intl.DateTimeFormat("en-GB", options).formatToParts(new Date(iso))) parts[p.type] = p.value;
+  return `${parts.year}-${parts.month}-${parts.day} ${parts.hour}:${parts.minute}:${parts.second}`;
+}
+
 function pad(n) {
   return n < 10 ? `0${n}` : String(n);
 }
@@ -239,6 +247,7 @@ function render() {
   room.dataset.phase = state.phase;
   room.classList.toggle("is-paused", !!state.paused);
   renderSteps();
+  renderDeadline();
   renderBanners();
   renderTable();
   renderProgress();
@@ -263,6 +272,14 @@ function renderSteps() {
   }
 }
 
+function renderDeadline() {
+  const node = $("deadline-time");
+  if (state.deadline && node.getAttribute("datetime") !== state.deadline) {
+    node.setAttribute("datetime", state.deadline);
+    node.textContent = beijing(state.deadline);
+  }
+}
+
 function renderBanners() {
   $("banner-paused").hidden = !state.paused;
   const reason = $("paused-reason");
@@ -282,7 +299,9 @@ function depositTag(deposit) {
   if (!deposit) return el("span", { cls: "muted", text: "—" });
   const ok = ["paid", "ok", "received", "verified"].includes(deposit.status);
   const bad = ["missing", "unpaid", "short", "late", "failed"].includes(deposit.status);
-  return el("span", { cls: `tag ${ok ? "tag-ok" : bad ? "tag-danger" : ""}`, text: deposit.label || deposit.status });
+  // the label was worded when the price was read; known statuses follow the reader's language
+  const text = T[`deposit_${deposit.status}`] || deposit.label || deposit.status;
+  return el("span", { cls: `tag ${ok ? "tag-ok" : bad ? "tag-danger" : ""}`, text });
 }
 
 function formCell(field, value) {
@@ -336,7 +355,8 @@ function renderTable() {
       tr.append(
         el("td", { cls: "num order", text: bid.order || "" }),
         el("td", { cls: "num", text: bid.no }),
-        el("td", { cls: bid.bidder ? "bidder" : "bidder masked", text: bidderLabel(bid.bidder, bid.no) }),
+        el("td", { cls: bid.bidder ? "bidder" : "bidder masked", text: bidderLabel(bid.bidder, bid.no) },
+          mine && bid.no === mine ? el("span", { cls: "tag mine-tag", text: T.mine }) : null),
         ...fields.map((f) => formCell(f, bid.form ? bid.form[f.key] : undefined)),
         el("td", {}, bid.deposit ? depositTag(bid.deposit) : el("span", { cls: "muted", text: "—" })),
         el("td", {}, statusTag(bid.status)),
@@ -435,7 +455,7 @@ function renderControls() {
     const btn = $("btn-signin");
     btn.hidden = !!you.signed_in;
     btn.disabled = !signinPhase || !signinOpen || !!you.signed_in;
-    $("signin-hint").textContent = !you.signed_in && !signinOpen && p === "signin" ? fmt("sign_in_opens", { t: localTime(state.signin_opens_at, true) }) : "";
+    $("signin-hint").textContent = !you.signed_in && !signinOpen && p === "signin" ? fmt("sign_in_opens", { t: beijing(state.signin_opens_at) }) : "";
     const canDecrypt = p === "decryption" && !state.paused && you.bid_id && you.bid_status === "submitted";
     $("btn-decrypt").disabled = !canDecrypt || myDecryptBusy;
     $("decrypt-box").hidden = !you.bid_id;
@@ -462,6 +482,8 @@ function renderControls() {
     const live = !["closed", "failed"].includes(p);
     $("btn-pause").disabled = !live || !!state.paused;
     $("btn-resume").disabled = !state.paused;
+    for (const node of $("controls-supervisor").querySelectorAll(".field, .btn-row")) node.hidden = !live;
+    $("supervisor-done").hidden = live;
   }
 }
 
