@@ -161,19 +161,21 @@ BANK_WEBHOOK_SECRET = (
 
 REDIS_URL = env_str("REDIS_URL", "")
 if REDIS_URL:
-    CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {
-                # redis-py 8 defaults socket_timeout to 5 s, which aborts channels-redis's blocking
-                # BZPOPMIN (also 5 s) and tears down every idle consumer; keep it well above that.
-                "hosts": [{"address": REDIS_URL, "max_connections": env_int("REDIS_MAX_CONNECTIONS", 1000),
-                           "socket_timeout": 30, "socket_connect_timeout": 5}],
-                "capacity": 1500,
-                "expiry": 30,
-            },
-        }
-    }
+    # redis-py 8 defaults socket_timeout to 5 s, which aborts channels-redis's blocking reads (BZPOPMIN, 5 s)
+    # and tears down idle consumers; keep it well above that.
+    _REDIS_HOST = {"address": REDIS_URL, "max_connections": env_int("REDIS_MAX_CONNECTIONS", 1000),
+                   "socket_timeout": 30, "socket_connect_timeout": 5}
+    # "pubsub" publishes a group message once and each daphne process fans it out locally; "core" pushes one
+    # copy per member channel. Room clients recover anything missed from the database by seq either way.
+    REDIS_CHANNEL_LAYER = env_str("REDIS_CHANNEL_LAYER", "pubsub")
+    if REDIS_CHANNEL_LAYER == "pubsub":
+        CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+                                      "CONFIG": {"hosts": [_REDIS_HOST]}}}
+    elif REDIS_CHANNEL_LAYER == "core":
+        CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer",
+                                      "CONFIG": {"hosts": [_REDIS_HOST], "capacity": 1500, "expiry": 30}}}
+    else:
+        raise ImproperlyConfigured("REDIS_CHANNEL_LAYER must be 'pubsub' or 'core'")
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
