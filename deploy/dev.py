@@ -89,8 +89,9 @@ def cmd_run() -> None:
     manage("migrate", "--noinput", "-v", "0")
     manage("tsa_init")
     manage("seed_demo")
-    say("the platform is up on http://127.0.0.1:8000 (Ctrl-C stops it)")
-    os.execv(str(PY), [str(PY), "-m", "daphne", "-b", "127.0.0.1", "-p", os.environ.get("PORT", "8000"),
+    port = os.environ.get("PORT", "8000")
+    say(f"the platform is up on http://127.0.0.1:{port} (Ctrl-C stops it)")
+    os.execv(str(PY), [str(PY), "-m", "daphne", "-b", "127.0.0.1", "-p", port,
                        "trading.asgi:application"])
 
 

@@ -68,7 +68,7 @@ def test_production_settings_pass_check_deploy(tmp_path):
     key.write_text("MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDE=")
     env = {**os.environ, "PLATFORM_PROFILE": "production", "DJANGO_SECRET_KEY": "x" * 20 + uuid.uuid4().hex * 2,
            "DATABASE_URL": PG_URL, "REDIS_URL": "redis://127.0.0.1:6379/0", "BANK_WEBHOOK_SECRET": "s",
-           "ALLOWED_HOSTS": "jiaoyi.example.gov.cn", "MASTER_KEY_FILE": str(key), "PLATFORM_VAR_DIR": str(tmp_path)}
+           "BANK_API_URL": "https://bank.example.com/api", "ALLOWED_HOSTS": "jiaoyi.example.gov.cn", "MASTER_KEY_FILE": str(key), "PLATFORM_VAR_DIR": str(tmp_path)}
     out = subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"], cwd=ROOT,
                          env=env, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0 and "no issues" in out.stdout, out.stdout + out.stderr

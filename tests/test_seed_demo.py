@@ -48,7 +48,7 @@ def test_seed_demo_has_sections_in_several_states_and_a_valid_ledger():
     from timestamps.ledger import ledger_verify
 
     seed_json()
-    assert {"draft", "published", "opening"} <= set(Section.objects.values_list("status", flat=True))
+    assert {"draft", "published", "failed"} <= set(Section.objects.values_list("status", flat=True))
     assert ledger_verify().ok
 
 

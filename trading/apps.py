@@ -7,5 +7,7 @@ class TradingConfig(AppConfig):
 
     def ready(self) -> None:
         from trading import scheduler
+        from trading.services.deposits import register_hooks
 
+        register_hooks()
         scheduler.start_if_enabled()

@@ -159,6 +159,15 @@ BANK_WEBHOOK_SECRET = (
     env_str("BANK_WEBHOOK_SECRET") if PRODUCTION else env_str("BANK_WEBHOOK_SECRET", DEV_BANK_SECRET)
 )
 
+# Deposits (投标保证金): interest on refunds (ACT/360), refund periods (R18, R19) and the bank's API.
+DEPOSIT_INTEREST_ANNUAL_RATE = env_str("DEPOSIT_INTEREST_ANNUAL_RATE", "0.0035")
+DEPOSIT_REFUND_DAYS = env_int("DEPOSIT_REFUND_DAYS", 5)
+DEPOSIT_RETURN_DAYS = env_int("DEPOSIT_RETURN_DAYS", 5)
+BANK_API_URL = env_str("BANK_API_URL") if PRODUCTION else env_str("BANK_API_URL", "")
+BANK_RETRY_BASE_SECONDS = env_int("BANK_RETRY_BASE_SECONDS", 30)
+BANK_RETRY_MAX_SECONDS = env_int("BANK_RETRY_MAX_SECONDS", 3600)
+BANK_VIRTUAL_ACCOUNT_PREFIX = env_str("BANK_VIRTUAL_ACCOUNT_PREFIX", "9558")
+
 REDIS_URL = env_str("REDIS_URL", "")
 if REDIS_URL:
     # redis-py 8 defaults socket_timeout to 5 s, which aborts channels-redis's blocking reads (BZPOPMIN, 5 s)

@@ -15,5 +15,6 @@ urlpatterns = [
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("django-admin/", admin.site.urls),
     path("", include("bidding.web_urls")),
+    path("", include("trading.web_deposits")),
     path("", include("trading.web.urls")),
 ]

@@ -1,3 +1,12 @@
+from trading.models.deposits import (
+    BankTransaction,
+    CollusionSignal,
+    DepositAccount,
+    DepositForfeiture,
+    MoneyEntry,
+    RefundInstruction,
+    SupervisionAlert,
+)
 from trading.models.organizations import ApiToken, Organization, User
 from trading.models.projects import (
     Clarification,
@@ -12,14 +21,21 @@ from trading.models.projects import (
 
 __all__ = [
     "ApiToken",
+    "BankTransaction",
     "Clarification",
+    "CollusionSignal",
+    "DepositAccount",
+    "DepositForfeiture",
     "DocumentObjection",
+    "MoneyEntry",
     "Notification",
     "Organization",
     "Project",
     "Question",
+    "RefundInstruction",
     "Registration",
     "Section",
+    "SupervisionAlert",
     "TenderDocument",
     "User",
 ]
