@@ -10,4 +10,7 @@ class TradingConfig(AppConfig):
         from trading.services.deposits import register_hooks
 
         register_hooks()
+        from trading.credit_hooks import register_credit_hooks
+
+        register_credit_hooks()
         scheduler.start_if_enabled()

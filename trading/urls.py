@@ -16,5 +16,8 @@ urlpatterns = [
     path("django-admin/", admin.site.urls),
     path("", include("bidding.web_urls")),
     path("", include("trading.web_deposits")),
+    path("api/v1/", include("trading.api.credit_urls")),
+    path("api/v1/", include("trading.api.ocds_urls")),
+    path("", include("trading.web_portal")),
     path("", include("trading.web.urls")),
 ]

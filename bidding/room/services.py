@@ -23,6 +23,10 @@ P = OpeningRoom.Phase
 MIN_VALID_BIDS = 3  # R07
 # Functions (bid) -> {"status", "label"} that other apps add (deposits: the check beside each bid).
 DEPOSIT_CHECKS: list = []
+# Functions (bid, now) -> a reason to disqualify the bid at the opening, or "" (the blacklist: R31).
+OPENING_CHECKS: list = []
+# Called with (section, now) once the prices are read (collusion signals: R32).
+ON_PRICES_READ: list = []
 
 
 class RoomError(DomainError):
@@ -109,6 +113,8 @@ def room_start(*, section: Section, now: datetime | None = None) -> None:
         bid.opening_no = no
         bid.save(update_fields=["opening_no"])
     _set_phase(room, P.EXTRACTION, now=now)
+    disqualified = _disqualify(room, bids, now=now)
+    bids = [b for b in bids if b.pk not in disqualified]
     signed = [s.organization.name for s in room.sign_ins.select_related("organization").order_by("at")]
     event_emit(room, "signin_list", {"signed_in": signed}, public={"signed_in": [None] * len(signed)}, now=now)
     event_emit(room, "bids_extracted",
@@ -120,6 +126,25 @@ def room_start(*, section: Section, now: datetime | None = None) -> None:
               reason=str(_("R07: fewer than 3 bids were received (%(n)d).") % {"n": len(bids)}))
         return
     _set_phase(room, P.DECRYPTION, now=now, minutes=section.opening_minutes("decrypt_minutes"))
+
+
+def _disqualify(room: OpeningRoom, bids: list[Bid], *, now: datetime) -> set[int]:
+    """R31: a bidder barred after it submitted is flagged in the room and disqualified before evaluation."""
+    disqualified = set()
+    for bid in bids:
+        reason = next((r for r in (check(bid=bid, now=now) for check in OPENING_CHECKS) if r), "")
+        if not reason:
+            continue
+        bid.status, bid.outcome_reason = Bid.Status.DISQUALIFIED, str(reason)[:300]
+        bid.save(update_fields=["status", "outcome_reason"])
+        event_emit(room, "bid_outcome", {"no": bid.opening_no, "bidder": bid.organization.name,
+                                         "status": bid.status, "reason": bid.outcome_reason},
+                   public={"no": bid.opening_no, "bidder": None, "status": bid.status,
+                           "reason": str(_("R31: the bidder is on the blacklist."))}, now=now)
+        ledger_append(action="bid.disqualified", actor="system", obj=room.section, now=now,
+                      data={"bid": bid.public_id, "reason": bid.outcome_reason})
+        disqualified.add(bid.pk)
+    return disqualified
 
 
 def _fail(room: OpeningRoom, *, now: datetime, valid: int, reason: str) -> None:
@@ -237,6 +262,8 @@ def _read_prices(room: OpeningRoom, bids: list[Bid], *, now: datetime) -> None:
         event_emit(room, "price_read", data, now=now)
     ledger_append(action="opening.prices_read", actor="system", obj=room.section, now=now,
                   data={"order": [b.public_id for b in order]})
+    for hook in ON_PRICES_READ:
+        hook(section=room.section, now=now)
     _set_phase(room, P.OBJECTIONS, now=now, minutes=room.section.opening_minutes("objection_minutes"))
 
 

@@ -1,3 +1,4 @@
+from trading.models.credit import CreditAppeal, CreditRecord, DeadlineAlert, RatingFollowUp, ServiceRating
 from trading.models.deposits import (
     BankTransaction,
     CollusionSignal,
@@ -24,6 +25,9 @@ __all__ = [
     "BankTransaction",
     "Clarification",
     "CollusionSignal",
+    "CreditAppeal",
+    "CreditRecord",
+    "DeadlineAlert",
     "DepositAccount",
     "DepositForfeiture",
     "DocumentObjection",
@@ -32,9 +36,11 @@ __all__ = [
     "Organization",
     "Project",
     "Question",
+    "RatingFollowUp",
     "RefundInstruction",
     "Registration",
     "Section",
+    "ServiceRating",
     "SupervisionAlert",
     "TenderDocument",
     "User",
