@@ -265,13 +265,11 @@ def test_workspace_redirects_by_role(client, world):
         "agency": "agency_workspace",
         "bidder": "bidder_workspace",
         "supervisor": "supervisor_overview",
+        "expert": "expert_home",
     }
     for role, name in expected.items():
         client.force_login(world[role])
         assert client.get(reverse("workspace"))["Location"] == reverse(name)
-    client.force_login(world["expert"])
-    response = client.get(reverse("workspace"))
-    assert response.status_code == 200 and "我的工作台" in response.content.decode()
     client.logout()
     assert client.get(reverse("workspace"))["Location"].startswith(reverse("login"))
 

@@ -139,4 +139,7 @@ def seed_demo() -> list[Account]:
                        deadline=now - timedelta(days=1), published_at=now - timedelta(days=30),
                        region="杭州市余杭区")
     lifecycle.section_close_bidding(section_id=opening.pk, now=opening.bid_deadline)
+    from experts.demo import seed_experts_demo
+
+    seed_experts_demo(accounts)
     return accounts

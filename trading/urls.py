@@ -19,5 +19,7 @@ urlpatterns = [
     path("api/v1/", include("trading.api.credit_urls")),
     path("api/v1/", include("trading.api.ocds_urls")),
     path("", include("trading.web_portal")),
+    path("api/v1/", include("experts.urls")),
+    path("", include("experts.web_urls")),
     path("", include("trading.web.urls")),
 ]

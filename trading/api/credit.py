@@ -4,6 +4,7 @@ and service ratings. Thin views: authenticate, call one service or selector, ans
 from django.http import FileResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
@@ -71,6 +72,7 @@ class BlacklistView(APIView):
     def get_permissions(self):
         return [AllowAny()] if self.request.method == "GET" else super().get_permissions()
 
+    @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request):
         now = timezone.now()
         records = blacklist.blacklist_public(q=request.query_params.get("q", "")[:100],
@@ -99,6 +101,7 @@ class BlacklistView(APIView):
 class RecordView(APIView):
     permission_classes = [AllowAny]
 
+    @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request, record_id: str):
         return Response(record_out(blacklist.record_public(public_id=record_id), now=timezone.now()))
 
@@ -108,6 +111,7 @@ class RecordDocumentView(APIView):
 
     permission_classes = [AllowAny]
 
+    @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request, record_id: str):
         record = blacklist.record_public(public_id=record_id)
         return FileResponse(open_stored(record.document_path), as_attachment=True, filename=record.document_name)
@@ -133,6 +137,7 @@ class RecordAppealsView(APIView):
 
 
 class AppealListView(APIView):
+    @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request):
         return Response([appeal_out(a) for a in blacklist.appeals_visible_to(user=request.user)[:500]])
 
@@ -150,6 +155,7 @@ class AppealDecisionView(APIView):
 class CollusionSignalsView(APIView):
     """R32 evidence for supervisors and the section's evaluation committee."""
 
+    @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request, section_id: str):
         section = section_for(request, section_id)
         if not collusion.can_see_signals(user=request.user, section=section):
@@ -167,12 +173,14 @@ def alert_out(alert: DeadlineAlert) -> dict:
 
 
 class AlertListView(APIView):
+    @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request):
         supervision.require_supervisor(request.user)
         return Response([alert_out(a) for a in supervision.alerts_open()])
 
 
 class AlertAcknowledgeView(APIView):
+    @extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
     def post(self, request, alert_id: int):
         return Response(alert_out(supervision.alert_acknowledge(user=request.user, alert_id=alert_id)))
 
@@ -201,6 +209,7 @@ class SectionRatingsView(APIView):
 
 
 class RatingListView(APIView):
+    @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request):
         supervision.require_supervisor(request.user)
         qs = ServiceRating.objects.select_related("section", "follow_up")[:500]

@@ -164,6 +164,7 @@ WORKSPACES = {
     User.Role.AGENCY: "agency_workspace",
     User.Role.BIDDER: "bidder_workspace",
     User.Role.SUPERVISOR: "supervisor_overview",
+    User.Role.EXPERT: "expert_home",
 }
 
 

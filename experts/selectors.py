@@ -1,0 +1,96 @@
+"""Reads of the experts app, with access control inside. Names stay sealed until the result (R25)."""
+
+from django.db.models import Q, QuerySet
+
+from experts.models import Draw, Expert, Pick
+from experts.services.access import is_section_agency, is_supervisor
+from trading.models import Section, User
+
+
+def experts_for_supervisor(*, user, q: str = "", specialty: str = "", status: str = "") -> QuerySet:
+    if not is_supervisor(user):
+        return Expert.objects.none()
+    qs = Expert.objects.all()
+    if q:
+        qs = qs.filter(Q(code__icontains=q) | Q(name__icontains=q) | Q(employer_name__icontains=q))
+    if specialty:
+        qs = qs.filter(specialties__icontains=f'"{specialty}"')
+    if status:
+        qs = qs.filter(status=status)
+    return qs.order_by("code")
+
+
+def draws_visible_to(*, user, status: str = "") -> QuerySet:
+    """Supervisors see every draw; an agency only its own sections' draws (as counts, see draw_summary)."""
+    qs = Draw.objects.select_related("section__project").order_by("-requested_at")
+    if status:
+        qs = qs.filter(status=status)
+    if is_supervisor(user):
+        return qs
+    if getattr(user, "is_authenticated", False) and user.has_role(User.Role.AGENCY):
+        return qs.filter(section__project__agency=user.organization_id)
+    return qs.none()
+
+
+def draw_summary(draw: Draw, *, user) -> dict:
+    """What a draw shows: the agency gets counts and confirmation status only (R25); supervisors get codes."""
+    picks = list(draw.picks.select_related("expert"))
+    groups = []
+    for index, group in enumerate(draw.groups):
+        mine = [p for p in picks if p.group == index]
+        row = {"specialty": group["specialty"], "count": group["count"], "backups": group["backups"],
+               "confirmed": sum(p.status == Pick.Status.CONFIRMED for p in mine),
+               "invited": sum(p.status == Pick.Status.INVITED for p in mine),
+               "declined": sum(p.status == Pick.Status.DECLINED for p in mine),
+               "withdrawn": sum(p.status == Pick.Status.WITHDRAWN for p in mine),
+               "standby": sum(p.status == Pick.Status.STANDBY for p in mine)}
+        if is_supervisor(user):
+            row["pool_size"] = len(draw.pools[index])
+            row["pool_hash"] = draw.pool_hashes[index]
+            row["picks"] = [{"code": p.expert.code, "status": p.status, "primary": p.primary, "seat": p.seat}
+                            for p in sorted(mine, key=lambda p: p.position)]
+        groups.append(row)
+    return {
+        "id": draw.public_id,
+        "section": draw.section.public_id,
+        "section_title": str(draw.section),
+        "status": draw.status,
+        "supplement_of": draw.parent.public_id if draw.parent_id else None,
+        "commitment": draw.commitment,
+        "requested_at": draw.requested_at.isoformat(),
+        "drawn_at": draw.drawn_at.isoformat() if draw.drawn_at else None,
+        "owner_representatives": draw.owner_representatives,
+        "evaluation_starts_at": draw.evaluation_starts_at.isoformat(),
+        "evaluation_ends_at": draw.evaluation_ends_at.isoformat(),
+        "remote": draw.remote,
+        "place": draw.place,
+        "groups": groups,
+    }
+
+
+def section_draws_for(*, user, section: Section) -> QuerySet:
+    if is_supervisor(user) or is_section_agency(user, section):
+        return Draw.objects.filter(section=section).order_by("requested_at")
+    return Draw.objects.none()
+
+
+def invitations_of(*, user) -> QuerySet:
+    """An expert's own picks that were ever called (never the standby backups, which it cannot act on)."""
+    if not getattr(user, "is_authenticated", False) or not user.has_role(User.Role.EXPERT):
+        return Pick.objects.none()
+    return (Pick.objects.filter(expert__user=user).exclude(status=Pick.Status.STANDBY)
+            .select_related("draw__section__project").order_by("-invited_at"))
+
+
+def committee(section: Section) -> list[Pick]:
+    """The seated members in seat order: invited or confirmed."""
+    return list(Pick.objects.filter(draw__section=section, status__in=Pick.SEATED, seat__isnull=False)
+                .select_related("expert").order_by("seat"))
+
+
+def member_of(*, user, section: Section) -> Pick | None:
+    """The user's confirmed seat on this section's committee, if any."""
+    if not getattr(user, "is_authenticated", False) or not user.has_role(User.Role.EXPERT):
+        return None
+    return (Pick.objects.filter(draw__section=section, expert__user=user, status=Pick.Status.CONFIRMED,
+                                seat__isnull=False).select_related("expert").first())

@@ -1,0 +1,255 @@
+"""The experts pages: the pool and draws (supervisors), draw requests and results (agency),
+invitations and the remote evaluation room (experts). Each view calls one service and renders."""
+
+from datetime import datetime, timedelta
+
+from django.contrib import messages
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
+
+from experts import selectors
+from experts.models import SPECIALTIES, Draw, Evaluation, EvaluationDocument, Expert, Publicity
+from experts.services import award as award_services
+from experts.services import draws, evaluation, pool
+from experts.services.evaluation import scored_criteria, valid_bids
+from trading.files import stored_path
+from trading.models import Section, User
+from trading.services.errors import DomainError
+from trading.web.decorators import role_required
+
+SUPERVISION = (User.Role.SUPERVISOR, User.Role.ADMIN)
+
+
+def _local(raw: str) -> datetime | None:
+    """A datetime-local form value (Beijing time) as an aware datetime."""
+    value = parse_datetime(raw or "")
+    if value is not None and timezone.is_naive(value):
+        value = timezone.make_aware(value, timezone.get_current_timezone())
+    return value
+
+
+def _attempt(request, action, success: str) -> bool:
+    try:
+        action()
+    except DomainError as exc:
+        messages.error(request, str(exc.message))
+        return False
+    messages.success(request, success)
+    return True
+
+
+# --- supervisors: the pool and the draws --------------------------------------------------------
+
+
+@role_required(*SUPERVISION)
+def expert_pool(request):
+    report = None
+    if request.method == "POST" and request.FILES.get("file"):
+        try:
+            report = pool.experts_import_csv(actor=request.user, data=request.FILES["file"].read())
+        except DomainError as exc:
+            messages.error(request, str(exc.message))
+        else:
+            if report.ok:
+                messages.success(request, _("Imported: %(c)d new, %(u)d updated.") % {"c": report.created,
+                                                                                     "u": report.updated})
+    elif request.method == "POST":
+        code = request.POST.get("code", "")
+        _attempt(request, lambda: pool.expert_set_status(actor=request.user, code=code,
+                                                         status=request.POST.get("status", "")),
+                 _("Status of %(c)s changed.") % {"c": code})
+        return redirect("expert_pool")
+    experts = selectors.experts_for_supervisor(user=request.user, q=request.GET.get("q", "").strip(),
+                                               specialty=request.GET.get("specialty", ""))
+    return render(request, "experts/pool.html", {
+        "experts": experts[:500], "total": experts.count(), "report": report, "specialties": SPECIALTIES,
+        "q": request.GET.get("q", ""), "specialty": request.GET.get("specialty", ""), "columns": pool.CSV_COLUMNS})
+
+
+@role_required(*SUPERVISION)
+def draw_list(request):
+    return render(request, "experts/draws.html", {"draws": selectors.draws_visible_to(user=request.user)})
+
+
+@role_required(*SUPERVISION)
+def draw_detail(request, draw_id):
+    draw = get_object_or_404(Draw.objects.select_related("section__project"), public_id=draw_id)
+    if request.method == "POST":
+        _attempt(request, lambda: draws.draw_add_entropy(user=request.user, draw_id=draw_id,
+                                                         entropy=request.POST.get("entropy", "")),
+                 _("The draw is complete."))
+        return redirect("draw_detail", draw_id=draw_id)
+    audit = replay = None
+    if draw.is_complete:
+        audit = draws.draw_audit_of(draw)
+        if request.GET.get("replay"):
+            replay = draws.draw_replay_of(draw)
+    return render(request, "experts/draw_detail.html", {
+        "draw": draw, "summary": selectors.draw_summary(draw, user=request.user), "audit": audit, "replay": replay})
+
+
+# --- the agency: request a draw, follow it, run evaluation, publicity, award and contract --------------
+
+
+@role_required(User.Role.AGENCY)
+def section_experts(request, public_id):
+    section = get_object_or_404(Section.objects.select_related("project"), public_id=public_id,
+                                project__agency=request.user.organization_id)
+    if request.method == "POST":
+        _agency_action(request, section)
+        return redirect("section_experts", public_id=public_id)
+    record = Evaluation.objects.filter(section=section).first()
+    return render(request, "experts/section.html", {
+        "section": section, "draws": [selectors.draw_summary(d, user=request.user)
+                                      for d in selectors.section_draws_for(user=request.user, section=section)],
+        "specialties": SPECIALTIES, "evaluation": record, "publicity": Publicity.objects.filter(section=section).first(),
+        "award": getattr(section, "award", None) if hasattr(section, "award") else None,
+        "default_start": timezone.localtime(section.bid_deadline + timedelta(days=1)).strftime("%Y-%m-%dT09:00"),
+        "default_end": timezone.localtime(section.bid_deadline + timedelta(days=1)).strftime("%Y-%m-%dT17:00"),
+        "default_publicity_end": timezone.localtime(timezone.now() + timedelta(days=3, hours=1)).strftime("%Y-%m-%dT%H:%M"),
+    })
+
+
+def _agency_action(request, section: Section) -> None:
+    p, user = request.POST, request.user
+    action = p.get("action")
+    if action == "draw":
+        groups = [{"specialty": s, "count": p.get(f"count_{i}") or 0, "backups": p.get(f"backups_{i}") or 0}
+                  for i, s in enumerate(p.getlist("specialty")) if s]
+        _attempt(request, lambda: draws.draw_request(
+            user=user, section_id=section.pk, groups=groups, owner_representatives=p.get("owner_representatives") or 0,
+            evaluation_starts_at=_local(p.get("starts_at")), evaluation_ends_at=_local(p.get("ends_at")),
+            place=p.get("place", ""), remote=p.get("remote") == "on"),
+            _("The draw is committed; it runs when the supervisor adds entropy."))
+    elif action == "start":
+        _attempt(request, lambda: evaluation.evaluation_start(user=user, section_id=section.pk),
+                 _("The evaluation has started."))
+    elif action == "publicity":
+        _attempt(request, lambda: award_services.publicity_publish(user=user, section_id=section.pk,
+                                                                   ends_at=_local(p.get("ends_at"))),
+                 _("The candidates are public."))
+    elif action == "answer":
+        _attempt(request, lambda: award_services.publicity_objection_answer(
+            user=user, objection_id=int(p.get("objection") or 0), answer=p.get("answer", "")), _("Answered."))
+    elif action == "award":
+        _attempt(request, lambda: award_services.award_make(user=user, section_id=section.pk,
+                                                            bid_id=p.get("bid") or None),
+                 _("The award notice and the result notices are sent."))
+    elif action == "contract":
+        _attempt(request, lambda: award_services.contract_record(user=user, section_id=section.pk,
+                                                                 signed_at=_local(p.get("signed_at"))),
+                 _("The contract is recorded."))
+
+
+# --- experts: invitations and the evaluation room -----------------------------------------------------
+
+
+@role_required(User.Role.EXPERT)
+def expert_home(request):
+    if request.method == "POST":
+        pick_id, answer = request.POST.get("pick", ""), request.POST.get("answer")
+        if answer == "confirm":
+            _attempt(request, lambda: draws.pick_confirm(user=request.user, pick_id=pick_id),
+                     _("Thank you: your participation is confirmed."))
+        else:
+            _attempt(request, lambda: draws.pick_decline(user=request.user, pick_id=pick_id,
+                                                         reason=request.POST.get("reason", "")),
+                     _("You declined; a backup expert is invited."))
+        return redirect("expert_home")
+    return render(request, "experts/expert_home.html", {
+        "invitations": selectors.invitations_of(user=request.user),
+        "profile": Expert.objects.filter(user=request.user).first()})
+
+
+def _member_or_404(request, section):
+    member = selectors.member_of(user=request.user, section=section)
+    if member is None:
+        raise Http404
+    return member
+
+
+@role_required(User.Role.EXPERT)
+def evaluation_room(request, public_id):
+    section = get_object_or_404(Section.objects.select_related("project"), public_id=public_id)
+    member = _member_or_404(request, section)
+    if request.method == "POST":
+        _member_action(request, section)
+        return redirect(request.path + (f"#{request.POST.get('anchor')}" if request.POST.get("anchor") else ""))
+    record = Evaluation.objects.filter(section=section).first()
+    if record is None:
+        raise Http404
+    member.refresh_from_db()
+    criteria = section.criteria or []
+    scored = scored_criteria(section)
+    mine = {(s.bid_id, s.criterion): s.value for s in member.scores.all()}
+    verdicts = {v.bid_id: v for v in member.verdicts.all()}
+    bids = []
+    for bid in valid_bids(section):
+        document = EvaluationDocument.objects.filter(bid=bid).first()
+        bids.append({"bid": bid, "price": evaluation.bid_price(bid), "verdict": verdicts.get(bid.pk),
+                     "document": document,
+                     "criteria": [{"index": i, "name": criteria[i]["name"], "max": criteria[i]["max_score"],
+                                   "kind": criteria[i].get("kind"), "value": mine.get((bid.pk, i))} for i in scored]})
+    seats = selectors.committee(section)
+    return render(request, "experts/evaluation.html", {
+        "section": section, "record": record, "member": member, "bids": bids, "seats": seats,
+        "is_leader": record.leader_id == member.pk, "missing": evaluation.member_missing(member, section),
+        "price_criteria": [c for c in criteria if c.get("kind") == "price"],
+    })
+
+
+def _member_action(request, section: Section) -> None:
+    p, user, pk = request.POST, request.user, section.pk
+    action = p.get("action")
+    if action == "declare":
+        conflict = p.get("conflict") == "yes"
+        _attempt(request, lambda: evaluation.member_declare(user=user, section_id=pk, conflict=conflict,
+                                                            text=p.get("text", "")),
+                 _("You withdrew from the committee (R24).") if conflict else _("Declaration signed."))
+    elif action == "vote":
+        _attempt(request, lambda: evaluation.leader_vote(user=user, section_id=pk, seat=int(p.get("seat") or 0)),
+                 _("Vote recorded."))
+    elif action == "score":
+        scores = {key[6:]: value for key, value in p.items() if key.startswith("score_") and value.strip()}
+        _attempt(request, lambda: evaluation.score_save(
+            user=user, section_id=pk, bid_id=p.get("bid", ""), scores=scores, passes=p.get("passes") != "no",
+            reason=p.get("reason", "")), _("Saved."))
+    elif action == "submit":
+        _attempt(request, lambda: evaluation.scores_submit(user=user, section_id=pk), _("Your scores are submitted."))
+    elif action == "conclude":
+        _attempt(request, lambda: evaluation.report_conclude(user=user, section_id=pk),
+                 _("Scoring closed: the report is ready for signatures."))
+    elif action == "sign":
+        agree = p.get("agree") != "no"
+        _attempt(request, lambda: evaluation.report_sign(user=user, section_id=pk, agree=agree,
+                                                         reason=p.get("reason", "")), _("Report signed."))
+    elif action == "finalize":
+        _attempt(request, lambda: evaluation.report_finalize(user=user, section_id=pk), _("The report is final."))
+
+
+@role_required(User.Role.EXPERT)
+def evaluation_document(request, public_id, bid_id):
+    section = get_object_or_404(Section, public_id=public_id)
+    try:
+        document = evaluation.document_for(user=request.user, section=section, bid_id=bid_id)
+    except DomainError:
+        raise Http404 from None
+    return FileResponse(open(stored_path(document.storage_path), "rb"), as_attachment=True,
+                        filename=f"bid-{bid_id}.zip", content_type="application/octet-stream")
+
+
+@role_required(User.Role.EXPERT, User.Role.AGENCY, *SUPERVISION)
+def evaluation_report(request, public_id):
+    section = get_object_or_404(Section.objects.select_related("project"), public_id=public_id)
+    record = Evaluation.objects.filter(section=section, status=Evaluation.Status.REPORTED).first()
+    user = request.user
+    allowed = (user.has_role(*SUPERVISION) or (user.has_role(User.Role.AGENCY)
+                                              and section.project.agency_id == user.organization_id)
+               or selectors.member_of(user=user, section=section) is not None)
+    if record is None or not allowed:
+        raise Http404
+    return FileResponse(open(stored_path(record.report_path), "rb"), content_type="application/pdf",
+                        filename=f"evaluation-report-{public_id}.pdf")
