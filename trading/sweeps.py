@@ -27,5 +27,8 @@ def run_sweeps() -> dict:
         except Exception:  # one failing sweep must not stop the others
             logger.exception("sweep %s failed", name)
             results[name] = "error"
-    heartbeat_record()
+    try:
+        heartbeat_record()
+    except Exception:  # the cache (Redis) may be down; the sweep's work is already committed
+        logger.exception("sweep heartbeat could not be recorded")
     return results

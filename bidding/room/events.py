@@ -30,7 +30,8 @@ def event_emit(room: OpeningRoom, kind: str, data: dict, *, now: datetime, publi
                                      audience=audience)
     payload = event_payload(event)
     group = group_name(room.section.public_id)
-    transaction.on_commit(lambda: broadcast(group, payload))
+    # robust: the event is stored; if Redis is down, clients recover it from the database by seq.
+    transaction.on_commit(lambda: broadcast(group, payload), robust=True)
     return event
 
 

@@ -117,10 +117,21 @@ def bid_submit(*, user: User, upload: BidUpload, digest_hex: str, signature_b64:
         path.unlink(missing_ok=True)
         raise _envelope_error(exc) from None
     except BaseException:
-        path.unlink(missing_ok=True)
+        _discard_unless_stored(bid.public_id, path)
         raise
     upload_discard(upload)
     return bid
+
+
+def _discard_unless_stored(bid_public_id: str, path: Path) -> None:
+    """Delete the assembled file only when no bid row refers to it: a lost commit acknowledgement may hide
+    a bid that did commit, and its file must survive. When the database cannot answer, keep the file."""
+    try:
+        stored = Bid.objects.filter(public_id=bid_public_id).exists()
+    except Exception:
+        return
+    if not stored:
+        path.unlink(missing_ok=True)
 
 
 def _public(key: BidderKey):

@@ -137,7 +137,8 @@ def instruction_payload(instruction: RefundInstruction) -> dict:
 def _claim(instruction_pk: int, now: datetime) -> dict | None:
     """Take one due instruction for this worker; another worker skips it while we hold the row."""
     with transaction.atomic():
-        instruction = (RefundInstruction.objects.select_for_update(skip_locked=True)
+        # of=self: PostgreSQL cannot lock the nullable side of the outer joins that select_related makes.
+        instruction = (RefundInstruction.objects.select_for_update(skip_locked=True, of=("self",))
                        .select_related("account", "bank_txn")
                        .filter(pk=instruction_pk, status__in=[R.PENDING, R.SENT], next_attempt_at__lte=now).first())
         if instruction is None:
