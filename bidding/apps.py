@@ -17,4 +17,7 @@ class BiddingConfig(AppConfig):
         lifecycle.ON_DEADLINE_MOVED.append(keys.opening_key_rebind)
         lifecycle.ON_DEADLINE_MOVED.append(room.room_deadline_moved)
         lifecycle.ON_OPENING.append(room.room_start)
+        from bidding.services.bids import sweep_orphaned_bid_files
+
         SWEEPS.append(("opening_rooms", room.sweep_rooms))
+        SWEEPS.append(("orphaned_bid_files", sweep_orphaned_bid_files))

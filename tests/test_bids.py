@@ -326,3 +326,17 @@ def test_r09_receipt_pdf_is_sealed_timestamped_and_readable(api, section, kit, t
     (tmp_path / "r.pdf").write_bytes(response.content)
     text = subprocess.run(["pdftotext", "r.pdf", "-"], cwd=tmp_path, capture_output=True, text=True).stdout
     assert "投标文件接收回执" in text and receipt["digest"] in text.replace("\n", "")
+
+
+def test_orphaned_envelope_files_are_removed_only_when_old_and_unreferenced(api, section, kit):
+    from datetime import timedelta as td
+
+    from bidding.services.bids import bid_files_orphaned_remove
+
+    receipt, _ = bid_through_api(api, kit, section)
+    orphan = settings.FILE_STORE_DIR / "bids" / section.public_id / "bnot-a-bid.sbe"
+    orphan.write_bytes(b"SBE1 left by a failed submission")
+    assert bid_files_orphaned_remove() == 0  # young: it may still be in flight
+    assert bid_files_orphaned_remove(older_than=td(0)) == 1
+    assert not orphan.exists()
+    assert (settings.FILE_STORE_DIR / Bid.objects.get(public_id=receipt["bid_id"]).storage_path).exists()

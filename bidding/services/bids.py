@@ -3,7 +3,7 @@
 import base64
 import binascii
 import hmac
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from django.conf import settings
@@ -211,3 +211,25 @@ def receipt(bid: Bid) -> dict:
         "digest": bid.digest,
         "timestamp_token": base64.b64encode(bytes(bid.timestamp_token)).decode(),
     }
+
+
+def bid_files_orphaned_remove(*, older_than: timedelta = timedelta(minutes=10), now: datetime | None = None) -> int:
+    """Remove assembled envelopes that no bid row refers to: left when a submission failed while the
+    database could not say whether it had committed. Young files are left alone: they may be in flight."""
+    root = settings.FILE_STORE_DIR / "bids"
+    if not root.exists():
+        return 0
+    now = now or timezone.now()
+    known = set(Bid.objects.values_list("storage_path", flat=True))
+    removed = 0
+    for path in root.rglob("*.sbe"):
+        relative = str(path.relative_to(settings.FILE_STORE_DIR))
+        age = now.timestamp() - path.stat().st_mtime
+        if relative not in known and age >= older_than.total_seconds():
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed
+
+
+def sweep_orphaned_bid_files(*, now: datetime | None = None) -> int:
+    return bid_files_orphaned_remove(now=now)
