@@ -19,6 +19,15 @@ STATUS_ZH = {
 }
 
 
+def _deposit_label(bid: Bid) -> str:
+    from django.utils import translation
+
+    from bidding.room.services import _deposit_check
+
+    with translation.override("zh-hans"):  # the official record is in Chinese
+        return str(_deposit_check(bid).get("label", "—"))
+
+
 def _local(moment) -> str:
     return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M:%S") if moment else "—"
 
@@ -31,12 +40,13 @@ def record_pdf(room: OpeningRoom, *, now: datetime) -> bytes:
     bids = list(Bid.objects.filter(section=section, opening_no__isnull=False).select_related("organization")
                 .order_by("read_order", "opening_no"))
     fields = [f for f in section.opening_form_fields if f["key"] != "price"]
-    header = ["序号", "投标人", "投标报价（元）", *[f["label"] for f in fields], "状态"]
+    header = ["序号", "投标人", "投标报价（元）", *[f["label"] for f in fields], "保证金", "状态"]
     rows = []
     for bid in bids:
         summary = bid.summary or {}
         rows.append([str(bid.opening_no), bid.organization.name, summary.get("price", "—"),
-                     *[str(summary.get(f["key"], "—")) for f in fields], STATUS_ZH.get(bid.status, bid.status)])
+                     *[str(summary.get(f["key"], "—")) for f in fields], _deposit_label(bid),
+                     STATUS_ZH.get(bid.status, bid.status)])
     objections = [(f"{o.organization.name}（{_local(o.raised_at)}）：{o.text}",
                    f"答复（{_local(o.answered_at)}）：{o.answer or '—'}")
                   for o in room.objections.select_related("organization")]
