@@ -622,9 +622,13 @@ function send(message) {
   return true;
 }
 
+// Keepalive that also heals: the channel layer may drop a message (it is fire-and-forget); a gap is filled
+// when the next event arrives, and this periodic resume fills a gap at the tail, such as a lost final event.
 setInterval(() => {
-  if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ type: "ping" }));
-}, 25000);
+  if (socket && socket.readyState === WebSocket.OPEN) {
+    socket.send(JSON.stringify({ type: "resume", after_seq: lastSeq }));
+  }
+}, 10000);
 
 // ---------- bidder: my bid and decryption ----------
 
