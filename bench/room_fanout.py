@@ -54,11 +54,26 @@ def at_seconds(at) -> float:
 # --- client processes -----------------------------------------------------------------------------
 
 
+RESUME_EVERY = 10.0  # as the room page does; run with --settle above this so tail recovery is counted
+
+
+async def _resume_periodically(ws, state: dict) -> None:
+    """What real clients do (docs/opening-room.md): resume from the last seq, which heals a dropped tail event."""
+    from websockets.exceptions import ConnectionClosed
+
+    try:
+        while True:
+            await asyncio.sleep(RESUME_EVERY)
+            await ws.send(json.dumps({"type": "resume", "after_seq": state["last"]}))
+    except (ConnectionClosed, asyncio.CancelledError):
+        return
+
+
 async def _socket(url: str, record: list, stats: dict, ready: asyncio.Event, headers: dict):
     from websockets.asyncio.client import connect
     from websockets.exceptions import ConnectionClosed
 
-    late, last = False, 0
+    late, state = False, {"last": 0}
     while True:
         try:
             ws = await connect(url, origin=ORIGIN, additional_headers=headers, open_timeout=300,
@@ -68,17 +83,20 @@ async def _socket(url: str, record: list, stats: dict, ready: asyncio.Event, hea
             await asyncio.sleep(0.5)
             continue
         if late:
-            await ws.send(json.dumps({"type": "resume", "after_seq": last}))
+            await ws.send(json.dumps({"type": "resume", "after_seq": state["last"]}))
         ready.set()
+        healer = asyncio.create_task(_resume_periodically(ws, state))
         try:
             async for raw in ws:
                 now = time.time()
                 message = json.loads(raw)
                 if message.get("type") in EVENT_TYPES:
                     record.append((message["seq"], at_seconds(message["at"]), now, late, len(raw)))
-                    last = max(last, message["seq"])
+                    state["last"] = max(state["last"], message["seq"])
         except ConnectionClosed:
             pass
+        finally:
+            healer.cancel()
         code = ws.close_code
         if stats["stopping"]:
             return
@@ -334,7 +352,7 @@ def main() -> None:
     parser.add_argument("--procs", type=int, default=4, help="client processes")
     parser.add_argument("--events", type=int, default=50, help="events per phase")
     parser.add_argument("--interval", type=float, default=0.2, help="seconds between paced events")
-    parser.add_argument("--settle", type=float, default=5.0)
+    parser.add_argument("--settle", type=float, default=12.0)
     parser.add_argument("--layers", default="redis", help="redis (2 daphne) and/or memory (1 daphne)")
     parser.add_argument("--redis-db", type=int, default=14)
     parser.add_argument("--json", help="also write the raw results here")
