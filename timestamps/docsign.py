@@ -41,12 +41,11 @@ from pyhanko_certvalidator.registry import SimpleCertificateStore
 from timestamps import tsa
 
 # Reused from pki so both key directories are written the same careful way.
-from timestamps.pki import ORGANIZATION, _directory_lock, _write_new, load_tsa
+from timestamps.pki import ORGANIZATION, key_files_ensure, load_tsa
 
 CA_FILE = "signing-ca.pem"
 CERT_FILE = "signing.pem"
 KEY_FILE = "signing.key"
-_FILES = (CA_FILE, CERT_FILE, KEY_FILE)
 
 CA_VALIDITY = dt.timedelta(days=20 * 366)
 CERT_VALIDITY = dt.timedelta(days=10 * 366)
@@ -103,23 +102,8 @@ def _tsa_dir() -> Path:
 
 def ensure_signing_keys(directory: Path) -> None:
     """Create the signing CA, certificate and key in ``directory`` unless they already exist."""
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    with _directory_lock(directory):
-        present = [name for name in _FILES if (directory / name).exists()]
-        if len(present) == len(_FILES):
-            return
-        if present:
-            missing = sorted(set(_FILES) - set(present))
-            raise SigningKeyError(
-                f"incomplete signing key directory {directory}: missing {', '.join(missing)}; "
-                "refusing to overwrite the files that exist"
-            )
-        ca_pem, cert_pem, key_pem = _issue_keys()
-        # The key goes first so a crash never leaves a certificate without its key.
-        _write_new(directory / KEY_FILE, key_pem, mode=0o600)
-        _write_new(directory / CERT_FILE, cert_pem, mode=0o644)
-        _write_new(directory / CA_FILE, ca_pem, mode=0o644)
+    key_files_ensure(directory, ca_file=CA_FILE, cert_file=CERT_FILE, key_file=KEY_FILE, issue=_issue_keys,
+                     error=SigningKeyError, what="signing")
 
 
 def _load_identity(directory: Path) -> _SigningIdentity:

@@ -13,6 +13,7 @@ import hashlib
 import os
 import secrets
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,25 +57,34 @@ class TsaIdentity:
 
 def ensure_tsa_keys(directory: Path) -> None:
     """Create the root CA, TSA certificate and key in ``directory`` unless they already exist."""
+    key_files_ensure(directory, ca_file=CA_FILE, cert_file=CERT_FILE, key_file=KEY_FILE, issue=_issue_keys,
+                     error=TsaKeyError, what="TSA")
+
+
+def key_files_ensure(directory: Path, *, ca_file: str, cert_file: str, key_file: str,
+                     issue: Callable[[], tuple[bytes, bytes, bytes]], error: type[Exception], what: str) -> None:
+    """Create a CA certificate, a certificate and its key once, under a lock; never overwrite or complete a
+    partial set (that would pair a key with the wrong certificate)."""
     directory = Path(directory)
-    if all((directory / name).exists() for name in _FILES):
+    files = (ca_file, cert_file, key_file)
+    if all((directory / name).exists() for name in files):
         return  # without touching the directory: production mounts it read-only
     directory.mkdir(parents=True, exist_ok=True)
     with _directory_lock(directory):
-        present = [name for name in _FILES if (directory / name).exists()]
-        if len(present) == len(_FILES):
+        present = [name for name in files if (directory / name).exists()]
+        if len(present) == len(files):
             return
         if present:
-            missing = sorted(set(_FILES) - set(present))
-            raise TsaKeyError(
-                f"incomplete TSA key directory {directory}: missing {', '.join(missing)}; "
+            missing = sorted(set(files) - set(present))
+            raise error(
+                f"incomplete {what} key directory {directory}: missing {', '.join(missing)}; "
                 "refusing to overwrite the files that exist"
             )
-        ca_pem, cert_pem, key_pem = _issue_keys()
+        ca_pem, cert_pem, key_pem = issue()
         # The key goes first so a crash never leaves a certificate without its key.
-        _write_new(directory / KEY_FILE, key_pem, mode=0o600)
-        _write_new(directory / CERT_FILE, cert_pem, mode=0o644)
-        _write_new(directory / CA_FILE, ca_pem, mode=0o644)
+        _write_new(directory / key_file, key_pem, mode=0o600)
+        _write_new(directory / cert_file, cert_pem, mode=0o644)
+        _write_new(directory / ca_file, ca_pem, mode=0o644)
 
 
 def load_tsa(directory: Path) -> TsaIdentity:
