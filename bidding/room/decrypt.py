@@ -34,13 +34,19 @@ def stored_digest(bid: Bid) -> str | None:
     return digest.hexdigest()
 
 
-def platform_fault(bid: Bid) -> str:
+def opening_key_usable(section) -> bool:
+    try:
+        opening_key_unwrap(section=section, actor="system")
+    except Exception:
+        return False
+    return True
+
+
+def platform_fault(bid: Bid, *, key_usable: bool) -> str:
     """Why a bid could not be decrypted through the platform's fault, or "" when the fault is the bidder's."""
     if stored_digest(bid) != bid.digest:
         return str(_("The stored envelope no longer matches its receipt: the platform's fault (R11: withdrawn)."))
-    try:
-        opening_key_unwrap(section=bid.section, actor="system")
-    except Exception:
+    if not key_usable:
         return str(_("The platform could not use its opening key (R11: withdrawn)."))
     return ""
 

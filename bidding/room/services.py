@@ -207,7 +207,7 @@ def room_resume(*, user: User, section: Section, reason: str = "", now: datetime
 @transaction.atomic
 def room_close_decryption(*, section: Section, now: datetime | None = None, early: bool = False) -> None:
     """R11: what is not decrypted when the window closes is revoked (bidder's fault) or withdrawn (platform's)."""
-    from bidding.room.decrypt import platform_fault
+    from bidding.room.decrypt import opening_key_usable, platform_fault
 
     now = now or timezone.now()
     room = _locked(section.pk)
@@ -215,9 +215,11 @@ def room_close_decryption(*, section: Section, now: datetime | None = None, earl
         return
     if not early and room.phase_ends_at and now < room.phase_ends_at:
         return
-    for bid in Bid.objects.select_for_update().filter(section=section, status=Bid.Status.SUBMITTED) \
-            .select_related("organization"):
-        fault = platform_fault(bid)
+    pending = list(Bid.objects.select_for_update().filter(section=section, status=Bid.Status.SUBMITTED)
+                   .select_related("organization", "section"))
+    key_usable = opening_key_usable(section) if pending else True  # one unwrap for the whole window
+    for bid in pending:
+        fault = platform_fault(bid, key_usable=key_usable)
         bid.status = Bid.Status.FAILED_PLATFORM if fault else Bid.Status.REVOKED
         bid.outcome_reason = fault or str(_("Not decrypted within the window (R11: revoked)."))
         bid.save(update_fields=["status", "outcome_reason"])
