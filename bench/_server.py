@@ -67,10 +67,13 @@ class Platform:
     """A fresh database and var directory, with a daphne serving the platform on loopback."""
 
     postgres: bool = False
+    s3: bool = False
     var_dir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="bench-platform-")))
     database_url: str = ""
     server: subprocess.Popen | None = None
     port: int = 0
+    s3_server: object = None
+    bucket: str = ""
 
     def __post_init__(self):
         self.env = {
@@ -87,6 +90,14 @@ class Platform:
         if self.postgres:
             self.database_url = _pg_create()
             self.env["DATABASE_URL"] = self.database_url
+        for name in [n for n in self.env if n.startswith("S3_")] + ["FILE_STORAGE"]:
+            self.env.pop(name, None)
+        if self.s3:  # the file store in a bucket on moto's S3 server, as tests/test_s3_storage.py does
+            from tests.s3 import MotoServer
+
+            self.s3_server = MotoServer().start()
+            self.bucket = self.s3_server.new_bucket()
+            self.env.update(self.s3_server.env(self.bucket, prefix="platform"))
 
     @property
     def tsa_dir(self) -> Path:
@@ -98,7 +109,8 @@ class Platform:
 
     @property
     def database(self) -> str:
-        return "PostgreSQL" if self.postgres else "SQLite (WAL)"
+        store = "S3 (moto server)" if self.s3 else "local disk"
+        return f"{'PostgreSQL' if self.postgres else 'SQLite (WAL)'}, file store on {store}"
 
     def manage(self, *args: str) -> None:
         subprocess.run([PYTHON, "manage.py", *args], cwd=ROOT, env=self.env, check=True)
@@ -173,6 +185,8 @@ class Platform:
         self.stop()
         if self.postgres and self.database_url:
             _pg_drop(self.database_url)
+        if self.s3_server is not None:
+            self.s3_server.stop()
         shutil.rmtree(self.var_dir, ignore_errors=True)
 
     def __enter__(self) -> Platform:
@@ -448,6 +462,7 @@ def _cmd_set_deadline(args) -> dict:
 
 def _cmd_bids(args) -> dict:
     from bidding.models import Bid
+    from trading.files import stored_size
     from trading.models import Section
 
     section = Section.objects.get(public_id=args.section)
@@ -466,17 +481,11 @@ def _cmd_bids(args) -> dict:
                 "size": b.size,
                 "received_at": b.received_at.isoformat(),
                 "timestamp_token": b64(bytes(b.timestamp_token)),
-                "stored": (settings_file_store() / b.storage_path).is_file(),
+                "stored": stored_size(b.storage_path) == b.size,
             }
             for b in rows
         ],
     }
-
-
-def settings_file_store() -> Path:
-    from django.conf import settings
-
-    return Path(settings.FILE_STORE_DIR)
 
 
 def main() -> None:

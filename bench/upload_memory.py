@@ -1,12 +1,13 @@
 """Benchmark one big sealed bid uploaded to a real daphne: server memory, throughput, submit time.
 
-    python bench/upload_memory.py [--size-mb 2048] [--postgres]
+    python bench/upload_memory.py [--size-mb 2048] [--postgres] [--s3]
 
 A bid of --size-mb MiB of documents is made on the fly and sealed to a temp file (4 MiB
 envelope frames), then sent over loopback HTTP as DESIGN.md §5.3 says: create the upload,
 PUT 8 MiB chunks with X-Chunk-SHA256, submit with digest and signature. The server's
 RSS is sampled the whole time (target: peak <= 150 MB whatever the size). The raw limit,
 timed in the same run on the same file, is shutil.copyfile plus one SHA-256 pass.
+With --s3 the file store is a bucket on moto's S3 server (its own process, not measured).
 """
 
 from __future__ import annotations
@@ -64,13 +65,13 @@ def upload(http, base_url: str, bidder, seed: dict, path, size: int) -> str:
     return upload_id
 
 
-def run(size_mb: int, postgres: bool) -> bool:
+def run(size_mb: int, postgres: bool, s3: bool = False) -> bool:
     import requests
 
     from bidding.envelope import sign_digest
     from timestamps.tsa import verify_token
 
-    with Platform(postgres=postgres) as platform:
+    with Platform(postgres=postgres, s3=s3) as platform:
         platform.migrate()
         seed = platform.seed(1)
         platform.start()
@@ -173,8 +174,11 @@ def main() -> None:
     parser.add_argument(
         "--postgres", action="store_true", help="a throwaway PostgreSQL database, not SQLite"
     )
+    parser.add_argument(
+        "--s3", action="store_true", help="keep files in a bucket on moto's S3 server, not local disk"
+    )
     args = parser.parse_args()
-    raise SystemExit(0 if run(args.size_mb, args.postgres) else 1)
+    raise SystemExit(0 if run(args.size_mb, args.postgres, args.s3) else 1)
 
 
 if __name__ == "__main__":

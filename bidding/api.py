@@ -2,7 +2,7 @@
 
 import base64
 
-from django.http import HttpResponse
+from django.http import FileResponse, HttpResponse
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
@@ -15,6 +15,7 @@ from bidding.models import Bid, OpeningKey, OpeningRoom
 from bidding.receipts import receipt_pdf
 from bidding.services import bids, keys, uploads
 from trading.api.views import parsed, section_for
+from trading.files import open_stored
 from trading.models import User
 from trading.services.errors import NotFound, PermissionDenied
 from trading.services.registrations import require_registered
@@ -182,16 +183,12 @@ class OpeningRecordView(APIView):
 
     @extend_schema(responses={(200, "application/pdf"): bytes})
     def get(self, request, section_id):
-        from django.conf import settings
-
         section = section_for(request, section_id)
         room = OpeningRoom.objects.filter(section=section).first()
         if room is None or not room.record_path:
             raise NotFound(_("The opening record is not ready."))
-        response = HttpResponse((settings.FILE_STORE_DIR / room.record_path).read_bytes(),
-                                content_type="application/pdf")
-        response["Content-Disposition"] = f'attachment; filename="opening-record-{section.public_id}.pdf"'
-        return response
+        return FileResponse(open_stored(room.record_path), as_attachment=True, content_type="application/pdf",
+                            filename=f"opening-record-{section.public_id}.pdf")
 
 
 class EnvelopeHeaderView(APIView):
@@ -199,10 +196,8 @@ class EnvelopeHeaderView(APIView):
 
     @extend_schema(responses={(200, "application/octet-stream"): bytes})
     def get(self, request, bid_id):
-        from django.conf import settings
-
         bid = bids.bid_for(user=request.user, bid_id=bid_id)
-        with open(settings.FILE_STORE_DIR / bid.storage_path, "rb") as handle:
+        with open_stored(bid.storage_path) as handle:
             prefix = handle.read(8)
             head = prefix + handle.read(int.from_bytes(prefix[4:8], "big"))
         return HttpResponse(head, content_type="application/octet-stream")

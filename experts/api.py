@@ -18,7 +18,7 @@ from experts.services import draws, evaluation, pool
 from experts.services.access import is_section_agency, is_supervisor, require_supervisor
 from experts.services.errors import ExpertError
 from trading.api.views import section_for
-from trading.files import stored_path
+from trading.files import open_stored
 from trading.services.errors import NotFound, PermissionDenied
 
 
@@ -268,7 +268,7 @@ class ReportPdfView(APIView):
             raise PermissionDenied(_("Only the committee, the agency and supervisors read the report."))
         if record is None:
             raise NotFound(_("The report is not final."))
-        return FileResponse(open(stored_path(record.report_path), "rb"), content_type="application/pdf",
+        return FileResponse(open_stored(record.report_path), content_type="application/pdf",
                             filename=f"evaluation-report-{section.public_id}.pdf")
 
 
@@ -277,7 +277,7 @@ class BidDocumentsView(APIView):
     def get(self, request, section_id, bid_id):
         section = section_for(request, section_id)
         document = evaluation.document_for(user=request.user, section=section, bid_id=bid_id)
-        return FileResponse(open(stored_path(document.storage_path), "rb"), as_attachment=True,
+        return FileResponse(open_stored(document.storage_path), as_attachment=True,
                             filename=f"bid-{bid_id}.zip", content_type="application/octet-stream")
 
 
@@ -372,5 +372,5 @@ class AwardNoticeView(APIView):
             if notice is None:
                 raise PermissionDenied(_("Only the agency, supervisors and the section's bidders read the notices."))
             path = notice.path
-        return FileResponse(open(stored_path(path), "rb"), content_type="application/pdf",
+        return FileResponse(open_stored(path), content_type="application/pdf",
                             filename=f"notice-{section.public_id}.pdf")

@@ -15,7 +15,7 @@ from experts.models import SPECIALTIES, Draw, Evaluation, EvaluationDocument, Ex
 from experts.services import award as award_services
 from experts.services import draws, evaluation, pool
 from experts.services.evaluation import scored_criteria, valid_bids
-from trading.files import stored_path
+from trading.files import open_stored
 from trading.models import Section, User
 from trading.services.errors import DomainError
 from trading.web.decorators import role_required
@@ -237,7 +237,7 @@ def evaluation_document(request, public_id, bid_id):
         document = evaluation.document_for(user=request.user, section=section, bid_id=bid_id)
     except DomainError:
         raise Http404 from None
-    return FileResponse(open(stored_path(document.storage_path), "rb"), as_attachment=True,
+    return FileResponse(open_stored(document.storage_path), as_attachment=True,
                         filename=f"bid-{bid_id}.zip", content_type="application/octet-stream")
 
 
@@ -251,5 +251,5 @@ def evaluation_report(request, public_id):
                or selectors.member_of(user=user, section=section) is not None)
     if record is None or not allowed:
         raise Http404
-    return FileResponse(open(stored_path(record.report_path), "rb"), content_type="application/pdf",
+    return FileResponse(open_stored(record.report_path), content_type="application/pdf",
                         filename=f"evaluation-report-{public_id}.pdf")

@@ -48,3 +48,23 @@ def api():
     from rest_framework.test import APIClient
 
     return APIClient()
+
+
+@pytest.fixture(scope="session")
+def moto():
+    """moto's S3 server, a real HTTP endpoint on loopback, for the whole session."""
+    from tests.s3 import MotoServer
+
+    server = MotoServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def s3_store(settings, moto):
+    """Point the file store at a fresh bucket (under a key prefix, as a shared bucket would be)."""
+    bucket, prefix = moto.new_bucket(), "platform"
+    settings.STORAGES = {**settings.STORAGES, "filestore": moto.storage_setting(bucket, prefix)}
+    settings.FILE_STORAGE = "s3"
+    moto.bucket, moto.prefix = bucket, prefix
+    return moto

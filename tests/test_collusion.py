@@ -148,7 +148,7 @@ def bid_zip(**members: bytes) -> bytes:
 
 
 @pytest.fixture
-def decrypted(tmp_path, monkeypatch):
+def decrypted(monkeypatch):
     """Register where each bid's decrypted documents are, as the evaluation leaves them."""
     files = {}
 
@@ -158,9 +158,7 @@ def decrypted(tmp_path, monkeypatch):
     monkeypatch.setattr(collusion, "DOCUMENT_SOURCES", [source])
 
     def put(bid, data: bytes):
-        path = tmp_path / f"{bid.public_id}.bin"
-        path.write_bytes(data)
-        files[bid.pk] = path
+        files[bid.pk] = data
 
     return put
 

@@ -8,6 +8,8 @@ from django.db import connection
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 
+from trading.files import store_check
+
 HEARTBEAT_KEY = "platform:sweep-heartbeat"
 
 
@@ -52,6 +54,7 @@ def readyz(request):
     if settings.CELERY_BROKER_URL.startswith("redis"):
         checks["broker"] = lambda: _redis(settings.CELERY_BROKER_URL)
     checks["beat"] = _beat
+    checks["storage"] = store_check
     results, ok = {}, True
     for name, check in checks.items():
         try:

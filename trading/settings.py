@@ -144,8 +144,44 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
 MEDIA_URL = "/media/"
 
-# Bid files and tender documents live here (local disk by default).
+# Bid files, upload chunks, tender documents and records (trading/files.py): local disk under FILE_STORE_DIR
+# by default, or FILE_STORAGE=s3 for an S3-compatible bucket through django-storages.
 FILE_STORE_DIR = Path(env_str("FILE_STORE_DIR", str(VAR_DIR / "files")))
+FILE_STORAGE = env_str("FILE_STORAGE", "local").strip().lower()
+if FILE_STORAGE == "local":
+    _FILE_STORE = {"BACKEND": "trading.files.LocalFileStore"}
+elif FILE_STORAGE == "s3":
+    from botocore.config import Config as _BotoConfig
+
+    _FILE_STORE = {
+        "BACKEND": "trading.files_s3.S3FileStore",
+        "OPTIONS": {
+            "bucket_name": env_str("S3_BUCKET"),
+            "endpoint_url": env_str("S3_ENDPOINT_URL", "") or None,
+            "region_name": env_str("S3_REGION", "") or None,
+            "access_key": env_str("S3_ACCESS_KEY_ID", "") or None,
+            "secret_key": env_str("S3_SECRET_ACCESS_KEY", "") or None,
+            "location": env_str("S3_PREFIX", "").strip("/"),
+            "addressing_style": env_str("S3_ADDRESSING_STYLE", "") or None,
+            "signature_version": "s3v4",
+            "client_config": _BotoConfig(connect_timeout=5, read_timeout=120,
+                                         retries={"max_attempts": 5, "mode": "standard"}),
+            "file_overwrite": True,
+            "default_acl": None,
+            "querystring_auth": True,
+            "object_parameters": (
+                {"ServerSideEncryption": env_str("S3_SERVER_SIDE_ENCRYPTION")}
+                if env_str("S3_SERVER_SIDE_ENCRYPTION", "") else {}
+            ),
+        },
+    }
+else:
+    raise ImproperlyConfigured(f"FILE_STORAGE must be 'local' or 's3', not {FILE_STORAGE!r}")
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "filestore": _FILE_STORE,
+}
 DATA_UPLOAD_MAX_MEMORY_SIZE = 9 * 1024 * 1024  # one 8 MiB chunk plus headroom
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 TENDER_DOCUMENT_MAX_BYTES = env_int("TENDER_DOCUMENT_MAX_BYTES", 50 * 1024 * 1024)

@@ -2,12 +2,10 @@
 
 import base64
 import binascii
-import hashlib
 import os
 from datetime import datetime
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -19,19 +17,13 @@ from bidding.room.events import event_emit
 from bidding.room.services import P, RoomError, _locked, _masked, _running, room_close_decryption
 from bidding.services.keys import opening_key_unwrap
 from timestamps.ledger import ledger_append
+from trading.files import open_stored, stored_sha256
 from trading.models import User
 from trading.services.errors import NotFound
 
 
 def stored_digest(bid: Bid) -> str | None:
-    path = settings.FILE_STORE_DIR / bid.storage_path
-    if not path.exists():
-        return None
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
+    return stored_sha256(bid.storage_path)
 
 
 def opening_key_usable(section) -> bool:
@@ -73,8 +65,7 @@ def bid_k2(bid: Bid) -> bytes:
 
 
 def bid_keys(bid: Bid) -> tuple[bytes, bytes]:
-    path = settings.FILE_STORE_DIR / bid.storage_path
-    with open(path, "rb") as handle:
+    with open_stored(bid.storage_path) as handle:
         header = read_header(handle)
     k1 = unwrap_key(header, 0, opening_key_unwrap(section=bid.section, actor="system"))
     return k1, bid_k2(bid)
@@ -99,11 +90,11 @@ def room_decrypt(*, user: User, bid_id: str, k2: str, now: datetime | None = Non
             return bid
         if bid.status != Bid.Status.SUBMITTED or bid.opening_no is None:
             raise RoomError(_("This bid is not part of the opening."), code="not_in_opening")
-        path = settings.FILE_STORE_DIR / bid.storage_path
         try:
-            with open(path, "rb") as handle:
-                k1 = unwrap_key(read_header(handle), 0, opening_key_unwrap(section=section, actor=user, now=now))
-                handle.seek(0)
+            with open_stored(bid.storage_path) as handle:
+                header = read_header(handle)
+            k1 = unwrap_key(header, 0, opening_key_unwrap(section=section, actor=user, now=now))
+            with open_stored(bid.storage_path) as handle:
                 summary = open_summary(handle, k1=k1, k2=key)
         except EnvelopeError as exc:
             event_emit(room, "decrypt_failed", {"no": bid.opening_no, "code": exc.code, "message": str(exc.message)},

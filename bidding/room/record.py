@@ -1,14 +1,13 @@
 """开标记录表 (R12): the opening record, a PDF sealed by the platform and timestamped by its TSA."""
 
-import hashlib
 from datetime import datetime
 
-from django.conf import settings
 from django.utils import timezone
 
 from bidding.models import Bid, OpeningRoom
 from bidding.room.events import event_emit
 from timestamps.ledger import ledger_append
+from trading.files import write_stored
 
 STATUS_ZH = {
     Bid.Status.DECRYPTED: "有效（已解密）",
@@ -70,10 +69,7 @@ def record_pdf(room: OpeningRoom, *, now: datetime) -> bytes:
 def record_make(*, room: OpeningRoom, now: datetime) -> None:
     pdf = record_pdf(room, now=now)
     relative = f"records/{room.section.public_id}/opening-record.pdf"
-    path = settings.FILE_STORE_DIR / relative
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(pdf)
-    room.record_path, room.record_sha256 = relative, hashlib.sha256(pdf).hexdigest()
+    room.record_path, room.record_sha256 = relative, write_stored(relative, pdf)
     room.save(update_fields=["record_path", "record_sha256"])
     url = f"/api/v1/sections/{room.section.public_id}/opening/record.pdf"
     event_emit(room, "record_ready", {"url": url, "sha256": room.record_sha256}, now=now)

@@ -4,7 +4,6 @@ import base64
 import binascii
 import hmac
 from datetime import datetime, timedelta
-from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
@@ -17,6 +16,7 @@ from bidding.services.keys import bidder_key
 from bidding.services.uploads import ChunkStream, UploadError, upload_discard, upload_received
 from timestamps.ledger import current_ip, ledger_append
 from timestamps.stamping import stamp
+from trading.files import delete_stored, stored_under, stored_writer
 from trading.models import Section, User
 from trading.services.errors import Conflict, DomainError, NotFound, SectionError
 from trading.services.registrations import require_registered
@@ -30,7 +30,7 @@ class BidError(DomainError):
 
 
 class _Tee:
-    """Pass reads through while writing them to a file: one pass assembles and inspects."""
+    """Pass reads through while writing them to the store: one pass assembles and inspects."""
 
     def __init__(self, source, sink):
         self.source, self.sink = source, sink
@@ -47,8 +47,9 @@ class _Tee:
         return data
 
 
-def bid_path(section: Section, bid_public_id: str) -> Path:
-    return settings.FILE_STORE_DIR / "bids" / section.public_id / f"{bid_public_id}.sbe"
+def bid_name(section: Section, bid_public_id: str) -> str:
+    """Where a sealed envelope is kept in the file store."""
+    return f"bids/{section.public_id}/{bid_public_id}.sbe"
 
 
 def _decode_submission(digest_hex: str, signature_b64: str) -> tuple[bytes, bytes]:
@@ -92,12 +93,11 @@ def bid_submit(*, user: User, upload: BidUpload, digest_hex: str, signature_b64:
         raise BidError(_("Register your bidder keys before bidding."), code="no_bidder_keys")
 
     bid = Bid(section=section, organization=user.organization, submitted_by=user)
-    path = bid_path(section, bid.public_id)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    name = bid_name(section, bid.public_id)
     try:
         stream = ChunkStream(upload)
         try:
-            with open(path, "wb") as sink:
+            with stored_writer(name) as sink:
                 result = inspect(_Tee(stream, sink), section=section.public_id,
                                  bidder=user.organization.credit_code, opening_kid=opening.kid,
                                  bidder_kid=enc_key.kid, max_size=settings.BID_MAX_BYTES)
@@ -112,18 +112,18 @@ def bid_submit(*, user: User, upload: BidUpload, digest_hex: str, signature_b64:
                          sign_public_key=_public(sign_key))
         token = stamp(digest)
         bid = _accept(bid=bid, user=user, upload=upload, result=result, signature=signature, token=token,
-                      sign_kid=sign_key.kid, path=path, user_agent=user_agent, now=now)
+                      sign_kid=sign_key.kid, name=name, user_agent=user_agent, now=now)
     except EnvelopeError as exc:
-        path.unlink(missing_ok=True)
+        delete_stored(name)
         raise _envelope_error(exc) from None
     except BaseException:
-        _discard_unless_stored(bid.public_id, path)
+        _discard_unless_stored(bid.public_id, name)
         raise
     upload_discard(upload)
     return bid
 
 
-def _discard_unless_stored(bid_public_id: str, path: Path) -> None:
+def _discard_unless_stored(bid_public_id: str, name: str) -> None:
     """Delete the assembled file only when no bid row refers to it: a lost commit acknowledgement may hide
     a bid that did commit, and its file must survive. When the database cannot answer, keep the file."""
     try:
@@ -131,7 +131,7 @@ def _discard_unless_stored(bid_public_id: str, path: Path) -> None:
     except Exception:
         return
     if not stored:
-        path.unlink(missing_ok=True)
+        delete_stored(name)
 
 
 def _public(key: BidderKey):
@@ -142,7 +142,7 @@ def _public(key: BidderKey):
 
 @transaction.atomic
 def _accept(*, bid: Bid, user: User, upload: BidUpload, result, signature: bytes, token: bytes, sign_kid: str,
-            path: Path, user_agent: str, now: datetime | None) -> Bid:
+            name: str, user_agent: str, now: datetime | None) -> Bid:
     section = Section.objects.select_for_update().get(pk=upload.section_id)
     # Read the clock after the lock: the transaction that closes bidding holds the same lock (R06).
     now = now or timezone.now()
@@ -158,7 +158,7 @@ def _accept(*, bid: Bid, user: User, upload: BidUpload, result, signature: bytes
     bid.size, bid.digest, bid.signature = result.size, result.digest.hex(), signature
     bid.sign_kid, bid.bidder_kid = sign_kid, result.header["bidder_kid"]
     bid.opening_kid, bid.header = result.header["opening_kid"], result.header
-    bid.storage_path = str(path.relative_to(settings.FILE_STORE_DIR))
+    bid.storage_path = name
     bid.received_at, bid.timestamp_token = now, token
     bid.source_ip, bid.user_agent = current_ip.get(), user_agent[:300]
     bid.save()
@@ -216,19 +216,13 @@ def receipt(bid: Bid) -> dict:
 def bid_files_orphaned_remove(*, older_than: timedelta = timedelta(minutes=10), now: datetime | None = None) -> int:
     """Remove assembled envelopes that no bid row refers to: left when a submission failed while the
     database could not say whether it had committed. Young files are left alone: they may be in flight."""
-    root = settings.FILE_STORE_DIR / "bids"
-    if not root.exists():
-        return 0
     now = now or timezone.now()
     known = set(Bid.objects.values_list("storage_path", flat=True))
-    removed = 0
-    for path in root.rglob("*.sbe"):
-        relative = str(path.relative_to(settings.FILE_STORE_DIR))
-        age = now.timestamp() - path.stat().st_mtime
-        if relative not in known and age >= older_than.total_seconds():
-            path.unlink(missing_ok=True)
-            removed += 1
-    return removed
+    orphaned = [name for name, modified in stored_under("bids")
+                if name.endswith(".sbe") and name not in known and now - modified >= older_than]
+    if orphaned:
+        delete_stored(*orphaned)
+    return len(orphaned)
 
 
 def sweep_orphaned_bid_files(*, now: datetime | None = None) -> int:

@@ -3,9 +3,7 @@
 import hashlib
 import hmac
 import math
-import shutil
 from datetime import datetime
-from pathlib import Path
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -13,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from bidding.models import BidUpload, UploadChunk
+from trading.files import delete_stored, open_stored, stored_writer
 from trading.models import Section, User
 from trading.services.errors import Conflict, DomainError, NotFound, SectionError
 from trading.services.registrations import require_registered
@@ -25,12 +24,9 @@ class UploadError(DomainError):
     pass
 
 
-def upload_dir(upload: BidUpload) -> Path:
-    return settings.FILE_STORE_DIR / "uploads" / upload.public_id
-
-
-def chunk_path(upload: BidUpload, index: int) -> Path:
-    return upload_dir(upload) / f"{index:06d}.part"
+def chunk_name(upload: BidUpload, index: int) -> str:
+    """Where a chunk is kept in the file store until the bid is assembled."""
+    return f"uploads/{upload.public_id}/{index:06d}.part"
 
 
 def expected_chunk_size(upload: BidUpload, index: int) -> int:
@@ -87,31 +83,25 @@ def upload_put_chunk(*, upload: BidUpload, index: int, body, declared_sha256: st
             return held  # a retried PUT of the same bytes
         raise Conflict(_("Chunk %(index)d was already received with other content.") % {"index": index},
                        code="duplicate_chunk")
-    path = chunk_path(upload, index)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".tmp{timezone.now().timestamp()}")
     digest, size = hashlib.sha256(), 0
-    try:
-        with open(tmp, "wb") as out:
-            while True:
-                block = body.read(1024 * 1024)
-                if not block:
-                    break
-                size += len(block)
-                if size > expected:
-                    raise UploadError(_("Chunk %(index)d must be exactly %(size)d bytes.")
-                                      % {"index": index, "size": expected}, code="bad_chunk_length")
-                digest.update(block)
-                out.write(block)
+    # Written whole or not at all: a failed check leaves nothing under the chunk's name.
+    with stored_writer(chunk_name(upload, index)) as out:
+        while True:
+            block = body.read(1024 * 1024)
+            if not block:
+                break
+            size += len(block)
+            if size > expected:
+                raise UploadError(_("Chunk %(index)d must be exactly %(size)d bytes.")
+                                  % {"index": index, "size": expected}, code="bad_chunk_length")
+            digest.update(block)
+            out.write(block)
         if size != expected:
             raise UploadError(_("Chunk %(index)d must be exactly %(size)d bytes.")
                               % {"index": index, "size": expected}, code="bad_chunk_length")
         if not hmac.compare_digest(digest.hexdigest(), declared):
             raise UploadError(_("Chunk %(index)d does not match its SHA-256: send it again.") % {"index": index},
                               code="chunk_hash_mismatch")
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
     try:
         with transaction.atomic():
             return UploadChunk.objects.create(upload=upload, index=index, size=size, sha256=declared)
@@ -132,13 +122,13 @@ class ChunkStream:
     """Read the stored chunks in order as one stream, without holding more than one block."""
 
     def __init__(self, upload: BidUpload):
-        self.paths = [chunk_path(upload, i) for i in range(upload.chunk_count)]
+        self.names = [chunk_name(upload, i) for i in range(upload.chunk_count)]
         self.handle = None
 
     def read(self, n: int = -1) -> bytes:
-        while self.paths or self.handle:
+        while self.names or self.handle:
             if self.handle is None:
-                self.handle = open(self.paths.pop(0), "rb")
+                self.handle = open_stored(self.names.pop(0))
             data = self.handle.read(n if n >= 0 else -1)
             if data:
                 return data
@@ -157,4 +147,4 @@ class ChunkStream:
 
 
 def upload_discard(upload: BidUpload) -> None:
-    shutil.rmtree(upload_dir(upload), ignore_errors=True)
+    delete_stored(*(chunk_name(upload, i) for i in range(upload.chunk_count)))

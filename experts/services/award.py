@@ -1,10 +1,8 @@
 """Candidates' publicity (中标候选人公示, R27), the award (定标, R28, R29) and the contract (合同, R29)."""
 
-import hashlib
 import importlib
 from datetime import datetime, timedelta
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -15,6 +13,7 @@ from experts.services.access import require_section_agency
 from experts.services.errors import ExpertError
 from timestamps.ledger import ledger_append
 from timestamps.stamping import seal_pdf
+from trading.files import write_stored
 from trading.models import Notification, Project, Section, User
 from trading.services.errors import NotFound, PermissionDenied
 from trading.services.lifecycle import section_transition
@@ -100,10 +99,7 @@ def publicity_objection_answer(*, user: User, objection_id: int, answer: str,
 
 
 def _store(relative: str, pdf: bytes) -> str:
-    path = settings.FILE_STORE_DIR / relative
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(pdf)
-    return hashlib.sha256(pdf).hexdigest()
+    return write_stored(relative, pdf)
 
 
 @transaction.atomic

@@ -1,12 +1,8 @@
 """远程评标: the committee evaluates online — declaration (R24), leader, scores, report and signatures (R26)."""
 
-import hashlib
-import os
-import tempfile
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -21,6 +17,7 @@ from experts.services.draws import seat_refill
 from experts.services.errors import ExpertError
 from experts.services.scoring import BidInput, Outcome, PriceRule, aggregate
 from timestamps.ledger import ledger_append
+from trading.files import HashingSink, open_stored, stored_writer, write_stored
 from trading.models import Section, User
 from trading.services.errors import Conflict, NotFound, PermissionDenied
 from trading.services.lifecycle import section_transition
@@ -58,18 +55,13 @@ def committee_complete(section: Section) -> bool:
 def _decrypt_documents(evaluation: Evaluation, bid: Bid) -> EvaluationDocument:
     """Open a bid's documents into the file store, for the committee only; a failure is recorded, not hidden."""
     relative = f"evaluation/{evaluation.section.public_id}/{bid.public_id}.bin"
-    target = settings.FILE_STORE_DIR / relative
-    target.parent.mkdir(parents=True, exist_ok=True)
     document = EvaluationDocument(evaluation=evaluation, bid=bid)
     try:
         k1, k2 = bid_keys(bid)
-        with open(settings.FILE_STORE_DIR / bid.storage_path, "rb") as source, \
-                tempfile.NamedTemporaryFile(dir=target.parent, delete=False) as out:
+        with open_stored(bid.storage_path) as source, stored_writer(relative) as sink:
+            out = HashingSink(sink)
             open_documents(source, out, k1=k1, k2=k2)
-        os.replace(out.name, target)
-        data = target.read_bytes()
-        document.storage_path, document.size = relative, len(data)
-        document.sha256 = hashlib.sha256(data).hexdigest()
+        document.storage_path, document.size, document.sha256 = relative, out.size, out.digest.hexdigest()
     except Exception as exc:  # any fault: the committee and supervisors see that this bid's files failed
         document.error = f"{type(exc).__name__}: {exc}"[:300]
     document.save()
@@ -397,10 +389,7 @@ def _finalize(evaluation: Evaluation, *, actor, now: datetime) -> None:
     evaluation.report_at = now
     pdf = seal_pdf(report_pdf(evaluation, members, now=now), reason="评标报告")
     relative = f"evaluation/{evaluation.section.public_id}/report.pdf"
-    path = settings.FILE_STORE_DIR / relative
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(pdf)
-    evaluation.report_path, evaluation.report_sha256 = relative, hashlib.sha256(pdf).hexdigest()
+    evaluation.report_path, evaluation.report_sha256 = relative, write_stored(relative, pdf)
     evaluation.status = Evaluation.Status.REPORTED
     evaluation.save(update_fields=["report_at", "report_path", "report_sha256", "status"])
     ledger_append(action="evaluation.reported", actor=actor, obj=evaluation.section, now=now,

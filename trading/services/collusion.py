@@ -19,7 +19,6 @@ from collections import defaultdict
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from itertools import combinations
-from pathlib import Path
 from xml.etree import ElementTree
 
 from django.db import transaction
@@ -28,7 +27,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from timestamps.ledger import ledger_append
-from trading.files import stored_path
+from trading.files import read_stored, stored_size
 from trading.models import CollusionSignal, Section, User
 
 CLUSTER_SPREAD = Decimal("0.005")
@@ -50,7 +49,7 @@ KINDS = {
     "price_cluster": _("Prices abnormally close"),
     "price_progression": _("Prices in an arithmetic progression"),
 }
-# Functions (bid) -> Path | None giving a bid's decrypted documents; the experts app's EvaluationDocument first.
+# Functions (bid) -> bytes | None giving a bid's decrypted documents; tried before the EvaluationDocument.
 DOCUMENT_SOURCES: list = []
 
 
@@ -227,32 +226,36 @@ def document_files(data: bytes, name: str = "") -> list[dict]:
     return files
 
 
-def _evaluation_document(bid) -> Path | None:
+def _evaluation_document(bid) -> bytes | None:
     document = getattr(bid, "evaluation_document", None)
     if document is None or not document.storage_path or document.error:
         return None
-    return stored_path(document.storage_path)
+    size = stored_size(document.storage_path)
+    if size is None or size > MAX_DOCUMENT_BYTES:
+        return None
+    return read_stored(document.storage_path)
 
 
-def bid_document_path(bid) -> Path | None:
+def bid_documents(bid) -> bytes | None:
+    """A bid's decrypted documents, when they are there and small enough to look inside."""
     for source in [*DOCUMENT_SOURCES, _evaluation_document]:
         try:
-            path = source(bid)
+            data = source(bid)
         except Exception:  # noqa: BLE001 - a missing relation or file is simply "not yet decrypted"
-            path = None
-        if path is not None and Path(path).is_file():
-            return Path(path)
+            data = None
+        if data is not None:
+            return data
     return None
 
 
 def find_document_signals(bids: list) -> list:
     per_bid: dict[int, list[dict]] = {}
     for bid in bids:
-        path = bid_document_path(bid)
-        if path is None or path.stat().st_size > MAX_DOCUMENT_BYTES:
+        data = bid_documents(bid)
+        if data is None or len(data) > MAX_DOCUMENT_BYTES:
             continue
         name = ((bid.summary or {}).get("documents") or {}).get("name", "") if bid.summary else ""
-        per_bid[bid.pk] = document_files(path.read_bytes(), name=str(name))
+        per_bid[bid.pk] = document_files(data, name=str(name))
     by_pk = {b.pk: b for b in bids}
     found = []
     file_hash: dict[str, dict[int, object]] = defaultdict(dict)

@@ -1,17 +1,17 @@
 """项目登记 and 标段: registering projects, sections and their tender documents."""
 
-import hashlib
+import uuid
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.conf import settings
-from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from timestamps.ledger import ledger_append
+from trading.files import HashingSink, stored_writer
 from trading.models import Organization, Project, Section, TenderDocument, User
 from trading.services.errors import Conflict, DomainError, PermissionDenied, SectionError
 from trading.services.text import clean_text
@@ -232,28 +232,18 @@ def section_update(*, user: User, section_id: int, now: datetime | None = None, 
 
 def _store_stream(chunks, *, prefix: str, max_bytes: int) -> tuple[str, int, str]:
     """Write chunks to the file store while hashing them; refuse empty or oversized files."""
-    digest, size = hashlib.sha256(), 0
-    tmp_name = default_storage.generate_filename(f"{prefix}/incoming-{timezone.now().timestamp()}")
-    path = settings.FILE_STORE_DIR / tmp_name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        with open(path, "wb") as out:
-            for chunk in chunks:
-                size += len(chunk)
-                if size > max_bytes:
-                    raise DomainError(
-                        _("The file is larger than the limit of %(mb)d MB.") % {"mb": max_bytes // 2**20},
-                        code="too_large", field="file")
-                digest.update(chunk)
-                out.write(chunk)
-        if size == 0:
+    name = f"{prefix}/{uuid.uuid4().hex}"
+    with stored_writer(name) as sink:
+        out = HashingSink(sink)
+        for chunk in chunks:
+            if out.size + len(chunk) > max_bytes:
+                raise DomainError(
+                    _("The file is larger than the limit of %(mb)d MB.") % {"mb": max_bytes // 2**20},
+                    code="too_large", field="file")
+            out.write(chunk)
+        if out.size == 0:
             raise DomainError(_("The file is empty."), code="empty", field="file")
-        final = path.with_name(digest.hexdigest())
-        path.replace(final)
-    except BaseException:
-        path.unlink(missing_ok=True)
-        raise
-    return str(final.relative_to(settings.FILE_STORE_DIR)), size, digest.hexdigest()
+    return name, out.size, out.digest.hexdigest()
 
 
 def _clean_file_name(name: str) -> str:
