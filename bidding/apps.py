@@ -6,10 +6,9 @@ class BiddingConfig(AppConfig):
     verbose_name = "Sealed bids"
 
     def ready(self) -> None:
+        from bidding.room import services as room
         from bidding.services import keys
         from trading.services import lifecycle
-
-        from bidding.room import services as room
         from trading.sweeps import SWEEPS
 
         lifecycle.ON_PUBLISH.append(keys.opening_key_create)
@@ -18,6 +17,8 @@ class BiddingConfig(AppConfig):
         lifecycle.ON_DEADLINE_MOVED.append(room.room_deadline_moved)
         lifecycle.ON_OPENING.append(room.room_start)
         from bidding.services.bids import sweep_orphaned_bid_files
+        from bidding.services.uploads import sweep_abandoned_uploads
 
         SWEEPS.append(("opening_rooms", room.sweep_rooms))
         SWEEPS.append(("orphaned_bid_files", sweep_orphaned_bid_files))
+        SWEEPS.append(("abandoned_uploads", sweep_abandoned_uploads))

@@ -19,7 +19,14 @@ import requests
 import websockets
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bidding.envelope import load_public_key_b64, read_header, seal, sign_digest, spki_der, unwrap_key  # noqa: E402
+from bidding.envelope import (  # noqa: E402
+    load_public_key_b64,
+    read_header,
+    seal,
+    sign_digest,
+    spki_der,
+    unwrap_key,
+)
 
 BASE, CA = sys.argv[1], sys.argv[2]
 S = requests.Session()

@@ -6,13 +6,14 @@ import subprocess
 from datetime import timedelta
 
 import pytest
+import time_machine
 from django.conf import settings
-from django.utils import timezone
 
 from bidding.models import Bid, BidUpload, OpeningKey
 from tests.bidflow import bid_through_api, kit_for, put_chunk, seal_bid, submit, upload
 from tests.factories import agency_user, bidder_user, publish_section, register, supervisor_user
 from timestamps.models import LedgerEntry
+from trading.sweeps import run_sweeps
 
 pytestmark = pytest.mark.django_db
 
@@ -220,9 +221,9 @@ def test_r08_withdraw_before_the_deadline_and_not_after(api, section, kit):
 
 
 def test_r06_a_bid_one_millisecond_before_the_deadline_is_accepted_and_at_it_refused(api, section, kit):
+    from bidding.envelope import sign_digest
     from bidding.services.bids import bid_submit
     from bidding.services.uploads import upload_for
-    from bidding.envelope import sign_digest
     from trading.services.errors import SectionError
 
     envelope = seal_bid(api, kit, section)
@@ -340,3 +341,22 @@ def test_orphaned_envelope_files_are_removed_only_when_old_and_unreferenced(api,
     assert bid_files_orphaned_remove(older_than=td(0)) == 1
     assert not orphan.exists()
     assert (settings.FILE_STORE_DIR / Bid.objects.get(public_id=receipt["bid_id"]).storage_path).exists()
+
+
+def test_r06_an_upload_left_unfinished_at_the_deadline_is_abandoned_and_its_chunks_freed(api, section, kit):
+    envelope = seal_bid(api, kit, section, documents=b"u" * 200_000)
+    upload_id = upload(api, kit, section, envelope, skip={1})
+    done_id = upload(api, kit, section, envelope)
+    assert submit(api, kit, done_id, envelope).status_code == 201
+    chunks = settings.FILE_STORE_DIR / "uploads" / upload_id
+    assert len(list(chunks.iterdir())) == -(-len(envelope) // 65536) - 1
+    assert run_sweeps()["abandoned_uploads"] == 0  # bidding is open: the bidder may still finish it
+    with time_machine.travel(section.bid_deadline + timedelta(seconds=1), tick=False):
+        results = run_sweeps()
+        assert results["close_bidding"] and results["abandoned_uploads"] == 1
+        assert run_sweeps()["abandoned_uploads"] == 0  # idempotent
+    assert BidUpload.objects.get(public_id=upload_id).status == BidUpload.Status.ABANDONED
+    assert not chunks.exists()
+    assert BidUpload.objects.get(public_id=done_id).status == BidUpload.Status.SUBMITTED
+    late = put_chunk(api, kit, upload_id, 1, envelope[65536:131072])
+    assert late.status_code == 409 and error(late)["code"] == "upload_closed"

@@ -9,8 +9,7 @@ import contextvars
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import datetime
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from django.db import models, transaction
@@ -30,7 +29,7 @@ def entry_body(*, seq: int, at: datetime, actor: str, ip: str, action: str,
                object_type: str, object_id: str, data: dict) -> dict:
     return {
         "seq": seq,
-        "at": at.astimezone(dt_timezone.utc).isoformat(timespec="microseconds"),
+        "at": at.astimezone(UTC).isoformat(timespec="microseconds"),
         "actor": actor,
         "ip": ip,
         "action": action,

@@ -4,7 +4,15 @@ from datetime import datetime
 
 from django.db.models import Q, QuerySet
 
-from trading.models import Clarification, DocumentObjection, Notification, Project, Registration, Section, User
+from trading.models import (
+    Clarification,
+    DocumentObjection,
+    Notification,
+    Project,
+    Registration,
+    Section,
+    User,
+)
 
 PUBLIC_STATUSES = [s for s in Section.Status.values if s != Section.Status.DRAFT]
 

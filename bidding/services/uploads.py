@@ -148,3 +148,28 @@ class ChunkStream:
 
 def upload_discard(upload: BidUpload) -> None:
     delete_stored(*(chunk_name(upload, i) for i in range(upload.chunk_count)))
+
+
+# Once bidding has closed for good, an open upload can never be submitted (R06).
+_BIDDING_OVER = [s for s in Section.Status.values if s not in (Section.Status.DRAFT, Section.Status.PUBLISHED)]
+
+
+def uploads_abandon(*, now: datetime | None = None, batch: int = 200) -> int:
+    """Mark unfinished uploads of closed sections abandoned and free their chunks (idempotent)."""
+    count = 0
+    candidates = BidUpload.objects.filter(status=BidUpload.Status.OPEN, section__status__in=_BIDDING_OVER)
+    for upload_id in list(candidates.values_list("pk", flat=True)[:batch]):
+        with transaction.atomic():
+            upload = BidUpload.objects.select_for_update().filter(pk=upload_id,
+                                                                  status=BidUpload.Status.OPEN).first()
+            if upload is None:
+                continue
+            upload_discard(upload)  # first: if the commit is lost, the next sweep deletes nothing and marks it
+            upload.status = BidUpload.Status.ABANDONED
+            upload.save(update_fields=["status"])
+        count += 1
+    return count
+
+
+def sweep_abandoned_uploads(*, now: datetime | None = None) -> int:
+    return uploads_abandon(now=now)

@@ -3,7 +3,15 @@
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from trading.models import Clarification, DocumentObjection, Notification, Project, Question, Section, TenderDocument
+from trading.models import (
+    Clarification,
+    DocumentObjection,
+    Notification,
+    Project,
+    Question,
+    Section,
+    TenderDocument,
+)
 
 
 class TokenRequest(serializers.Serializer):

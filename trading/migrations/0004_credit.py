@@ -2,9 +2,10 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import trading.models.credit
 from django.conf import settings
 from django.db import migrations, models
+
+import trading.models.credit
 
 
 class Migration(migrations.Migration):

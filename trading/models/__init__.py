@@ -1,4 +1,10 @@
-from trading.models.credit import CreditAppeal, CreditRecord, DeadlineAlert, RatingFollowUp, ServiceRating
+from trading.models.credit import (
+    CreditAppeal,
+    CreditRecord,
+    DeadlineAlert,
+    RatingFollowUp,
+    ServiceRating,
+)
 from trading.models.deposits import (
     BankTransaction,
     CollusionSignal,

@@ -8,7 +8,15 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from timestamps.ledger import ledger_append
-from trading.models import Clarification, DocumentObjection, Notification, Question, Registration, Section, User
+from trading.models import (
+    Clarification,
+    DocumentObjection,
+    Notification,
+    Question,
+    Registration,
+    Section,
+    User,
+)
 from trading.services import lifecycle
 from trading.services.errors import DomainError, PermissionDenied, SectionError
 from trading.services.projects import _require_agency
