@@ -22,10 +22,6 @@ from trading.models import User
 from trading.services.errors import NotFound
 
 
-def stored_digest(bid: Bid) -> str | None:
-    return stored_sha256(bid.storage_path)
-
-
 def opening_key_usable(section) -> bool:
     try:
         opening_key_unwrap(section=section, actor="system")
@@ -36,7 +32,7 @@ def opening_key_usable(section) -> bool:
 
 def platform_fault(bid: Bid, *, key_usable: bool) -> str:
     """Why a bid could not be decrypted through the platform's fault, or "" when the fault is the bidder's."""
-    if stored_digest(bid) != bid.digest:
+    if stored_sha256(bid.storage_path) != bid.digest:
         return str(_("The stored envelope no longer matches its receipt: the platform's fault (R11: withdrawn)."))
     if not key_usable:
         return str(_("The platform could not use its opening key (R11: withdrawn)."))
@@ -78,7 +74,7 @@ def room_decrypt(*, user: User, bid_id: str, k2: str, now: datetime | None = Non
     if bid is None or not user.is_authenticated or bid.organization_id != user.organization_id:
         raise NotFound(_("No such bid."))
     section = bid.section
-    if bid.status == Bid.Status.SUBMITTED and stored_digest(bid) != bid.digest:  # hashed outside the lock
+    if bid.status == Bid.Status.SUBMITTED and stored_sha256(bid.storage_path) != bid.digest:  # hashed outside the lock
         raise RoomError(_("The stored envelope no longer matches its receipt: the platform's fault."),
                         code="platform_fault")
     with transaction.atomic():

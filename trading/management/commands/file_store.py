@@ -23,6 +23,11 @@ from trading.files import (
 )
 
 
+def _require_empty() -> None:
+    if next(iter(stored_under()), None) is not None:
+        raise CommandError("the file store is not empty: restore into an empty store")
+
+
 class Command(BaseCommand):
     help = "Export the file store to a tar archive, import one into an empty store, or check the store."
 
@@ -35,8 +40,7 @@ class Command(BaseCommand):
             self.stdout.write(f"file store: {store_check()}")
             return
         if action == "empty":
-            if next(iter(stored_under()), None) is not None:
-                raise CommandError("the file store is not empty: restore into an empty store")
+            _require_empty()
             self.stdout.write("file store: empty")
             return
         if not archive:
@@ -59,8 +63,7 @@ class Command(BaseCommand):
         return count
 
     def _import(self, archive: str) -> int:
-        if next(iter(stored_under()), None) is not None:
-            raise CommandError("the file store is not empty: restore into an empty store")
+        _require_empty()
         count = 0
         with tarfile.open(archive, "r") as tar:
             for member in tar:
