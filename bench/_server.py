@@ -80,7 +80,7 @@ class Platform:
             **os.environ,
             "PLATFORM_VAR_DIR": str(self.var_dir),
             "FILE_STORE_DIR": str(self.var_dir / "files"),
-            "DJANGO_SETTINGS_MODULE": "trading.settings",
+            "DJANGO_SETTINGS_MODULE": "trading.config.settings",
             "DJANGO_DEBUG": "0",
             "LOG_LEVEL": "WARNING",
             "PYTHONUNBUFFERED": "1",
@@ -136,7 +136,7 @@ class Platform:
     def seed(self, bidders: int) -> dict:
         return self.helper("seed", "--bidders", str(bidders))
 
-    def start(self, application: str = "trading.asgi:application") -> subprocess.Popen:
+    def start(self, application: str = "trading.config.asgi:application") -> subprocess.Popen:
         """Start daphne on a free port and wait until it answers HTTP."""
         self.port = free_port()
         log = open(self.var_dir / f"daphne-{self.port}.log", "wb")
@@ -411,7 +411,7 @@ def file_chunks(path: Path, chunk_size: int):
 
 
 def _django() -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "trading.settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "trading.config.settings")
     import django
 
     django.setup()

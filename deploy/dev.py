@@ -92,7 +92,7 @@ def cmd_run() -> None:
     port = os.environ.get("PORT", "8000")
     say(f"the platform is up on http://127.0.0.1:{port} (Ctrl-C stops it)")
     os.execv(str(PY), [str(PY), "-m", "daphne", "-b", "127.0.0.1", "-p", port,
-                       "trading.asgi:application"])
+                       "trading.config.asgi:application"])
 
 
 def cmd_test(pytest_args: list[str]) -> None:

@@ -144,7 +144,7 @@ class Cluster:
                                                                              "TSA_DIR", "MASTER_KEY",
                                                                              "FILE_STORE_DIR"))}
         self.env.update({
-            "DJANGO_SETTINGS_MODULE": "trading.settings", "PYTHONPATH": str(ROOT), "DATABASE_URL": pg_url,
+            "DJANGO_SETTINGS_MODULE": "trading.config.settings", "PYTHONPATH": str(ROOT), "DATABASE_URL": pg_url,
             "REDIS_URL": self.layer_url, "CELERY_BROKER_URL": self.redis_url, "EMBEDDED_SCHEDULER": "0", "SWEEP_INTERVAL_SECONDS": "1",
             "PLATFORM_VAR_DIR": str(self.var_dir), "ALLOWED_HOSTS": "127.0.0.1,localhost",
             "PYTHONUNBUFFERED": "1", "RULE_MIN_BIDDING_DAYS": "0",
@@ -203,7 +203,7 @@ class Cluster:
     def add_daphne(self, name: str, port: int | None = None, env: dict | None = None) -> Proc:
         self.ports[name] = port or free_port()
         return self._proc(name, [PYTHON, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.ports[name]),
-                                 "trading.asgi:application"], env)
+                                 "trading.config.asgi:application"], env)
 
     def add_worker(self, name: str) -> Proc:
         return self._proc(name, [PYTHON, "-m", "celery", "-A", "trading", "worker", "-l", "info", "--concurrency",

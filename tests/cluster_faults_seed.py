@@ -17,7 +17,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "trading.settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "trading.config.settings")
 
 
 def seed_surge(args) -> dict:
@@ -50,7 +50,8 @@ def seed_surge(args) -> dict:
 
 def seed_deposits(args) -> dict:
     from tests.factories import bidder_user, publish_section
-    from trading.models import ApiToken, DepositAccount
+    from trading.deposits.models import DepositAccount
+    from trading.models import ApiToken
     from trading.services.registrations import registration_create
 
     section = publish_section(deadline_days=args.deadline_in / 86400)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "trading.settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "trading.config.settings")
 
 
 def _setup() -> None:

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "trading.settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "trading.config.settings")
 
 import django  # noqa: E402
 
@@ -27,9 +27,9 @@ django.setup()
 from django.db import connection  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from trading.bank.webhook import sign  # noqa: E402
-from trading.models import DepositAccount  # noqa: E402
-from trading.services import deposits, refunds  # noqa: E402
+from trading.deposits.bank.webhook import sign  # noqa: E402
+from trading.deposits.models import DepositAccount  # noqa: E402
+from trading.deposits.services import deposits, refunds  # noqa: E402
 
 PAUSE = 0.3
 
@@ -38,7 +38,7 @@ def seed() -> None:
     from decimal import Decimal
 
     from tests.factories import bidder_user, published_section
-    from trading.bank.webhook import parse_payment
+    from trading.deposits.bank.webhook import parse_payment
     from trading.services.registrations import registration_create
 
     deposits.register_hooks()

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "trading.settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "trading.config.settings")
 
 import django  # noqa: E402
 

@@ -18,15 +18,15 @@ from django.urls import include, path
 
 from tests.conftest import ROOT
 from tests.factories import bidder_user, published_section
-from trading.bank.client import BankUnavailable, HttpBankClient, use_client
-from trading.bank.simulator import BankSimulator, deliver_with
-from trading.bank.webhook import Unauthenticated, verify
-from trading.models import BankTransaction, DepositAccount, MoneyEntry
-from trading.services import deposits, refunds
+from trading.config.urls import urlpatterns as _root_urlpatterns
+from trading.deposits.bank.client import BankUnavailable, HttpBankClient, use_client
+from trading.deposits.bank.simulator import BankSimulator, deliver_with
+from trading.deposits.bank.webhook import Unauthenticated, verify
+from trading.deposits.models import BankTransaction, DepositAccount, MoneyEntry
+from trading.deposits.services import deposits, refunds
 from trading.services.registrations import registration_create
-from trading.urls import urlpatterns as _root_urlpatterns
 
-urlpatterns = [path("api/v1/", include("trading.api.deposits_urls")), *_root_urlpatterns]
+urlpatterns = [path("api/v1/", include("trading.deposits.api_urls")), *_root_urlpatterns]
 pytestmark = [pytest.mark.django_db, pytest.mark.urls(__name__)]
 
 

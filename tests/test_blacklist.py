@@ -22,21 +22,21 @@ from tests.factories import (
     supervisor_user,
 )
 from tests.roomkit import prepare
-from trading.credit_hooks import register_credit_hooks
+from trading.credit.hooks import register_credit_hooks
+from trading.credit.models import CreditAppeal, CreditRecord
+from trading.credit.services import blacklist
+from trading.credit.services.blacklist import Barred, CreditError, add_years
 from trading.models import ApiToken, Organization, Registration, Section
-from trading.models.credit import CreditAppeal, CreditRecord
-from trading.services import blacklist
-from trading.services.blacklist import Barred, CreditError, add_years
 from trading.services.errors import Conflict, PermissionDenied
 from trading.services.registrations import registration_create
 from trading.sweeps import run_sweeps
 
 # The test modules of this issue are their own urlconf until these lines are in trading/urls.py.
 urlpatterns = [
-    path("api/v1/", include("trading.api.credit_urls")),
-    path("api/v1/", include("trading.api.ocds_urls")),
-    path("", include("trading.web_portal")),
-    path("", include("trading.urls")),
+    path("api/v1/", include("trading.credit.api_urls")),
+    path("api/v1/", include("trading.portal.api_urls")),
+    path("", include("trading.portal.urls")),
+    path("", include("trading.config.urls")),
 ]
 pytestmark = [pytest.mark.django_db, pytest.mark.urls(__name__)]
 SHANGHAI = ZoneInfo("Asia/Shanghai")

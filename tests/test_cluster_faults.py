@@ -610,8 +610,8 @@ def test_worker_killed_while_refunds_are_sent_every_refund_is_paid_exactly_once(
     """Regression: the outbox claim once locked outer-joined rows, which PostgreSQL refuses (FOR UPDATE OF self)."""
     require_postgres()
     require_redis()
-    from trading.bank.simulator import BankSimulator, deliver_http
-    from trading.settings import DEV_BANK_SECRET
+    from trading.config.settings import DEV_BANK_SECRET
+    from trading.deposits.bank.simulator import BankSimulator, deliver_http
 
     url, drop = new_pg_database()
     cluster = bank = proxy = None

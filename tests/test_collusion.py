@@ -21,9 +21,10 @@ from tests.factories import (
     supervisor_user,
 )
 from tests.test_blacklist import token, urlpatterns  # noqa: F401  (this module is its own urlconf)
-from trading.models import CollusionSignal, Section, User
-from trading.services import collusion
-from trading.services.collusion import collusion_signals_compute
+from trading.credit.models import CollusionSignal
+from trading.credit.services import collusion
+from trading.credit.services.collusion import collusion_signals_compute
+from trading.models import Section, User
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls(__name__)]
 CHROME = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/131.0"
@@ -279,8 +280,8 @@ def test_r32_prices_of_undecrypted_bids_are_ignored():
 
 
 def test_r17_same_payer_account_comes_from_deposits_and_is_shown_with_the_others(api):
-    from trading.models import BankTransaction, DepositAccount
-    from trading.services.deposits import collusion_check
+    from trading.deposits.models import BankTransaction, DepositAccount
+    from trading.deposits.services.deposits import collusion_check
 
     section = opened_section()
     a, b = make_bid(section, ip="203.0.113.7", ua=CHROME), make_bid(section, ip="203.0.113.7", ua=FIREFOX)
@@ -300,8 +301,8 @@ def test_r17_same_payer_account_comes_from_deposits_and_is_shown_with_the_others
 
 
 def test_r17_different_payer_accounts_are_no_signal():
-    from trading.models import BankTransaction, DepositAccount
-    from trading.services.deposits import collusion_check
+    from trading.deposits.models import BankTransaction, DepositAccount
+    from trading.deposits.services.deposits import collusion_check
 
     section = opened_section()
     for i in range(2):
@@ -335,7 +336,7 @@ def test_r14_nothing_is_computed_before_the_opening():
 
 
 def test_the_sweep_computes_signals_for_opened_sections():
-    from trading.credit_hooks import register_credit_hooks
+    from trading.credit.hooks import register_credit_hooks
     from trading.sweeps import run_sweeps
 
     register_credit_hooks()

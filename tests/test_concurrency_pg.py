@@ -28,7 +28,7 @@ def seed_section(url: str) -> int:
 
 
 def _env(url: str) -> dict:
-    return {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "trading.settings",
+    return {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "trading.config.settings",
             "PLATFORM_VAR_DIR": str(ROOT / "var" / "pgtest")}
 
 

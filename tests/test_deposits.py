@@ -20,29 +20,28 @@ from tests.factories import (
     supervisor_user,
 )
 from timestamps.models import LedgerEntry
-from trading.bank.client import use_client
-from trading.bank.simulator import BankSimulator, deliver_with
-from trading.bank.webhook import sign
-from trading.deposits_selectors import reconcile_with_statement, reconciliation
-from trading.models import (
+from trading.config.urls import urlpatterns as _root_urlpatterns
+from trading.credit.models import CollusionSignal
+from trading.deposits.bank.client import use_client
+from trading.deposits.bank.simulator import BankSimulator, deliver_with
+from trading.deposits.bank.webhook import sign
+from trading.deposits.models import (
     BankTransaction,
-    CollusionSignal,
     DepositAccount,
     DepositForfeiture,
     MoneyEntry,
     RefundInstruction,
-    Section,
-    SupervisionAlert,
-    User,
 )
-from trading.services import deposits, refunds
+from trading.deposits.selectors import reconcile_with_statement, reconciliation
+from trading.deposits.services import deposits, refunds
+from trading.deposits.services.interest import interest_for, money_round
+from trading.models import Section, User
 from trading.services.errors import PermissionDenied
-from trading.services.interest import interest_for, money_round
 from trading.services.registrations import registration_create
-from trading.urls import urlpatterns as _root_urlpatterns
+from trading.supervision.models import SupervisionAlert
 
 # Until trading/api/urls.py and trading/urls.py include the deposit urls, this module serves as the URLconf.
-urlpatterns = [path("api/v1/", include("trading.api.deposits_urls")), path("", include("trading.web_deposits")),
+urlpatterns = [path("api/v1/", include("trading.deposits.api_urls")), path("", include("trading.deposits.urls")),
                *_root_urlpatterns]
 pytestmark = [pytest.mark.django_db, pytest.mark.urls(__name__)]
 

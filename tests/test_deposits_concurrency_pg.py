@@ -18,7 +18,7 @@ pytestmark = pytest.mark.postgres
 
 
 def _env(url: str, **extra) -> dict:
-    return {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "trading.settings",
+    return {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "trading.config.settings",
             "PLATFORM_VAR_DIR": str(ROOT / "var" / "pgtest"), **extra}
 
 

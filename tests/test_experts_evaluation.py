@@ -280,9 +280,9 @@ def test_r29_the_contract_is_signed_within_30_days(after, ok, monkeypatch):
     import sys
     import types
 
-    fake = types.ModuleType("trading.services.deposits")
+    fake = types.ModuleType("trading.deposits.services.deposits")
     fake.deposit_refunds_on_contract = lambda **kw: refunds.append(kw)
-    monkeypatch.setitem(sys.modules, "trading.services.deposits", fake)
+    monkeypatch.setitem(sys.modules, "trading.deposits.services.deposits", fake)
     signed_at = award.awarded_at + after
     call = lambda: award_services.contract_record(  # noqa: E731
         user=agency_of(section), section_id=section.pk, signed_at=signed_at, now=signed_at + timedelta(days=2))

@@ -2,7 +2,7 @@
 
 from django.urls import include, path
 
-from trading.urls import urlpatterns as project_urlpatterns
+from trading.config.urls import urlpatterns as project_urlpatterns
 
 urlpatterns = [
     path("api/v1/", include("experts.urls")),

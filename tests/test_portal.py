@@ -20,9 +20,9 @@ from tests.factories import (
 )
 from tests.roomkit import prepare
 from tests.test_blacklist import bar, urlpatterns  # noqa: F401  (this module is its own urlconf)
+from trading.credit.models import CreditAppeal
+from trading.credit.services.blacklist import add_years
 from trading.models import Clarification, Section
-from trading.models.credit import CreditAppeal
-from trading.services.blacklist import add_years
 from trading.sweeps import run_sweeps
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls(__name__)]

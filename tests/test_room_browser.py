@@ -162,7 +162,7 @@ def _free_port() -> int:
 def _env(var_dir: Path) -> dict:
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "PLATFORM_PROFILE")}
     env.update({
-        "DJANGO_SETTINGS_MODULE": "trading.settings", "PLATFORM_VAR_DIR": str(var_dir),
+        "DJANGO_SETTINGS_MODULE": "trading.config.settings", "PLATFORM_VAR_DIR": str(var_dir),
         "TSA_DIR": str(ROOT / "var" / "test-tsa"), "EMBEDDED_SCHEDULER": "0", "PYTHONUNBUFFERED": "1",
     })
     return env
@@ -190,7 +190,7 @@ def opening(tmp_path_factory):
     port = _free_port()
     log = open(var_dir / "daphne.log", "w")
     server = subprocess.Popen([sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
-                               "trading.asgi:application"], cwd=ROOT, env=_server_env(var_dir), stdout=log,
+                               "trading.config.asgi:application"], cwd=ROOT, env=_server_env(var_dir), stdout=log,
                               stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     for _ in range(200):
@@ -431,13 +431,13 @@ if __name__ == "__main__":
     if len(sys.argv) >= 3 and sys.argv[1] == "seed":
         import django
 
-        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "trading.settings")
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "trading.config.settings")
         django.setup()
         seed(Path(sys.argv[2]), float(sys.argv[3]) if len(sys.argv) > 3 else SEED_DEADLINE_IN)
     elif len(sys.argv) == 4 and sys.argv[1] == "deadline":
         import django
 
-        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "trading.settings")
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "trading.config.settings")
         django.setup()
         bring_forward(sys.argv[2], float(sys.argv[3]))
     else:

@@ -1,7 +1,7 @@
 """The opening room's WebSocket (DESIGN.md §8, docs/opening-room.md) through the real ASGI application.
 
 Each test prepares a room with three real sealed bids, moves the clock with time_machine, then talks to
-``trading.asgi.application`` with channels' WebsocketCommunicator inside ``async_to_sync``.
+``trading.config.asgi.application`` with channels' WebsocketCommunicator inside ``async_to_sync``.
 """
 
 from datetime import timedelta
@@ -19,7 +19,7 @@ from bidding.room.decrypt import room_decrypt
 from bidding.room.events import event_for, event_payload
 from tests.factories import supervisor_user
 from tests.roomkit import prepare
-from trading.asgi import application
+from trading.config.asgi import application
 from trading.models import ApiToken
 from trading.sweeps import run_sweeps
 

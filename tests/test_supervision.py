@@ -20,10 +20,11 @@ from tests.factories import (
 from tests.test_blacklist import token, urlpatterns  # noqa: F401  (this module is its own urlconf)
 from timestamps.models import LedgerEntry
 from trading.models import DocumentObjection, Notification, Section
-from trading.models.credit import DeadlineAlert, RatingFollowUp, ServiceRating
-from trading.services import ratings, supervision
 from trading.services.errors import Conflict, DomainError, PermissionDenied
-from trading.services.supervision import sweep_alerts
+from trading.supervision.models import DeadlineAlert, RatingFollowUp, ServiceRating
+from trading.supervision.services import alerts as supervision
+from trading.supervision.services import ratings
+from trading.supervision.services.alerts import sweep_alerts
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls(__name__)]
 
@@ -131,7 +132,7 @@ def test_r29_a_contract_not_signed_30_days_after_the_award_is_overdue_and_a_sign
 
 
 def test_r18_a_refund_past_due_escalates_using_the_deposits_selector():
-    from trading.models import DepositAccount, RefundInstruction
+    from trading.deposits.models import DepositAccount, RefundInstruction
 
     section = SectionFactory(status=Section.Status.CONTRACTED)
     account = DepositAccount.objects.create(section=section, organization=OrganizationFactory(),
@@ -295,8 +296,8 @@ def test_supervision_pages_refuse_other_roles(client):
 def test_a_supervisor_publishes_a_record_from_the_form(client):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    from trading.models.credit import CreditRecord
-    from trading.services.blacklist import add_years
+    from trading.credit.models import CreditRecord
+    from trading.credit.services.blacklist import add_years
 
     org = OrganizationFactory(name="丁建设有限公司")
     today = timezone.localdate()

@@ -1,3 +1,3 @@
-from trading.celery import app as celery_app
+from trading.config.celery import app as celery_app
 
 __all__ = ["celery_app"]

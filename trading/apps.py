@@ -7,10 +7,10 @@ class TradingConfig(AppConfig):
 
     def ready(self) -> None:
         from trading import scheduler
-        from trading.services.deposits import register_hooks
+        from trading.deposits.services.deposits import register_hooks
 
         register_hooks()
-        from trading.credit_hooks import register_credit_hooks
+        from trading.credit.hooks import register_credit_hooks
 
         register_credit_hooks()
         scheduler.start_if_enabled()

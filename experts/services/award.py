@@ -154,7 +154,7 @@ def award_make(*, user: User, section_id: int, bid_id: str | None = None, now: d
 def _deposit_refunds(section: Section, signed_at: datetime) -> None:
     """Call the deposits service if it is installed (R18–R21: refunds follow the contract)."""
     try:
-        deposits = importlib.import_module("trading.services.deposits")
+        deposits = importlib.import_module("trading.deposits.services.deposits")
     except ImportError:
         return
     refund = getattr(deposits, "deposit_refunds_on_contract", None)

@@ -1,4 +1,4 @@
-from django.urls import include, path
+from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from trading.api import views
@@ -26,5 +26,4 @@ urlpatterns = [
          name="api-clarifications"),
     path("sections/<str:section_id>/objections", views.ObjectionsView.as_view(), name="api-objections"),
     path("objections/<int:objection_id>/answer", views.ObjectionAnswerView.as_view(), name="api-objection-answer"),
-    path("", include("trading.api.deposits_urls")),
 ]

@@ -7,7 +7,8 @@ import django.utils.timezone
 from django.conf import settings
 from django.db import migrations, models
 
-import trading.models.deposits
+import trading.credit.models
+import trading.deposits.models
 
 
 class Migration(migrations.Migration):
@@ -79,7 +80,7 @@ class Migration(migrations.Migration):
             name='RefundInstruction',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('instruction_id', models.CharField(default=trading.models.deposits._instruction_id, editable=False, max_length=32, unique=True)),
+                ('instruction_id', models.CharField(default=trading.deposits.models._instruction_id, editable=False, max_length=32, unique=True)),
                 ('kind', models.CharField(choices=[('deposit_refund', 'Deposit refund with interest'), ('return', 'Return of a payment that was not accepted')], max_length=16)),
                 ('reason', models.CharField(choices=[('withdrawn', 'Bid withdrawn before the deadline (R19)'), ('contract', 'Contract signed (R18)'), ('terminated', 'Tender terminated (R20)'), ('not_forfeited', 'Forfeiture not confirmed'), ('excess', 'Excess over the deposit'), ('late', 'Paid after the deadline'), ('unknown_account', 'Unknown virtual account'), ('wrong_payer', 'Not from the basic account (R16)'), ('wrong_currency', 'Wrong currency'), ('closed', 'Deposit already settled'), ('refused', 'Payment refused (R31)')], max_length=16)),
                 ('principal', models.DecimalField(decimal_places=2, max_digits=15)),
@@ -144,7 +145,7 @@ class Migration(migrations.Migration):
             name='CollusionSignal',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('public_id', models.CharField(default=trading.models.deposits._signal_id, editable=False, max_length=24, unique=True)),
+                ('public_id', models.CharField(default=trading.credit.models._signal_id, editable=False, max_length=24, unique=True)),
                 ('kind', models.CharField(choices=[('same_payer_account', 'Deposits paid from the same account (R17)')], max_length=24)),
                 ('key', models.CharField(max_length=64)),
                 ('evidence', models.JSONField(default=dict)),

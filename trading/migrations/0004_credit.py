@@ -5,7 +5,7 @@ import django.utils.timezone
 from django.conf import settings
 from django.db import migrations, models
 
-import trading.models.credit
+import trading.credit.models
 
 
 class Migration(migrations.Migration):
@@ -19,7 +19,7 @@ class Migration(migrations.Migration):
             name='CreditRecord',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('public_id', models.CharField(default=trading.models.credit._record_public_id, editable=False, max_length=24, unique=True)),
+                ('public_id', models.CharField(default=trading.credit.models._record_public_id, editable=False, max_length=24, unique=True)),
                 ('party_kind', models.CharField(choices=[('bidder', 'Bidder'), ('expert', 'Expert'), ('agency', 'Agency')], max_length=10, verbose_name='party kind')),
                 ('expert_code', models.CharField(blank=True, db_index=True, max_length=64, verbose_name='expert code')),
                 ('party_name', models.CharField(max_length=200, verbose_name='party')),

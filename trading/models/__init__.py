@@ -1,19 +1,3 @@
-from trading.models.credit import (
-    CreditAppeal,
-    CreditRecord,
-    DeadlineAlert,
-    RatingFollowUp,
-    ServiceRating,
-)
-from trading.models.deposits import (
-    BankTransaction,
-    CollusionSignal,
-    DepositAccount,
-    DepositForfeiture,
-    MoneyEntry,
-    RefundInstruction,
-    SupervisionAlert,
-)
 from trading.models.organizations import ApiToken, Organization, User
 from trading.models.projects import (
     Clarification,
@@ -28,26 +12,14 @@ from trading.models.projects import (
 
 __all__ = [
     "ApiToken",
-    "BankTransaction",
     "Clarification",
-    "CollusionSignal",
-    "CreditAppeal",
-    "CreditRecord",
-    "DeadlineAlert",
-    "DepositAccount",
-    "DepositForfeiture",
     "DocumentObjection",
-    "MoneyEntry",
     "Notification",
     "Organization",
     "Project",
     "Question",
-    "RatingFollowUp",
-    "RefundInstruction",
     "Registration",
     "Section",
-    "ServiceRating",
-    "SupervisionAlert",
     "TenderDocument",
     "User",
 ]

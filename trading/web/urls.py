@@ -1,6 +1,6 @@
 from django.urls import path
 
-from trading.web import accounts, agency, bidder, supervisor, views
+from trading.web import accounts, agency, bidder, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -46,6 +46,4 @@ urlpatterns = [
         name="objection_answer",
     ),
     path("bidder/", bidder.bidder_workspace, name="bidder_workspace"),
-    path("supervisor/", supervisor.supervisor_overview, name="supervisor_overview"),
-    path("supervisor/ledger/", supervisor.ledger_check, name="ledger_check"),
 ]

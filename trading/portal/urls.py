@@ -1,0 +1,41 @@
+from django.urls import path
+
+from trading.portal import feeds
+from trading.portal.views import (
+    portal_blacklist,
+    portal_blacklist_appeal,
+    portal_blacklist_document,
+    portal_blacklist_record,
+    portal_home,
+    portal_opening,
+    portal_rate,
+    supervision_alert,
+    supervision_appeal_decide,
+    supervision_dashboard,
+    supervision_follow_up_close,
+    supervision_ledger_verify,
+    supervision_record_new,
+    supervision_signals,
+)
+
+urlpatterns = [
+    path("portal/", portal_home, name="portal_home"),
+    path("portal/blacklist/", portal_blacklist, name="portal_blacklist"),
+    path("portal/blacklist/<str:record_id>/", portal_blacklist_record, name="portal_blacklist_record"),
+    path("portal/blacklist/<str:record_id>/document/", portal_blacklist_document, name="portal_blacklist_document"),
+    path("portal/blacklist/<str:record_id>/appeal/", portal_blacklist_appeal, name="portal_blacklist_appeal"),
+    path("portal/sections/<str:public_id>/opening/", portal_opening, name="portal_opening"),
+    path("portal/sections/<str:public_id>/rate/", portal_rate, name="portal_rate"),
+    path("portal/feeds/announcements.rss", feeds.AnnouncementsFeed(), name="feed_announcements"),
+    path("portal/feeds/announcements.atom", feeds.AnnouncementsAtomFeed(), name="feed_announcements_atom"),
+    path("portal/feeds/results.rss", feeds.ResultsFeed(), name="feed_results"),
+    path("portal/feeds/blacklist.rss", feeds.BlacklistFeed(), name="feed_blacklist"),
+    path("supervision/", supervision_dashboard, name="supervision_dashboard"),
+    path("supervision/ledger/verify/", supervision_ledger_verify, name="supervision_ledger_verify"),
+    path("supervision/alerts/<int:alert_id>/", supervision_alert, name="supervision_alert"),
+    path("supervision/sections/<str:public_id>/signals/", supervision_signals, name="supervision_signals"),
+    path("supervision/credit/new/", supervision_record_new, name="supervision_record_new"),
+    path("supervision/appeals/<int:appeal_id>/decide/", supervision_appeal_decide, name="supervision_appeal_decide"),
+    path("supervision/follow-ups/<int:follow_up_id>/close/", supervision_follow_up_close,
+         name="supervision_follow_up_close"),
+]
