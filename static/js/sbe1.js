@@ -312,7 +312,7 @@ async function documentsDigest(file, chunkSize, onProgress) {
   return toHex(hash.digest());
 }
 
-const PRICE = /^(0|[1-9][0-9]{0,12})(\.[0-9]{1,2})?$/; // fits DecimalField(15, 2), as in bidding/envelope.py
+const PRICE = /^(0|[1-9][0-9]{0,12})(\.[0-9]{1,2})?$/; // fits DecimalField(15, 2), as in bidding/envelope/checks.py
 
 function checkSummary(summary) {
   if (summary === null || typeof summary !== "object" || Array.isArray(summary)) {
