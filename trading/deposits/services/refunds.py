@@ -290,9 +290,3 @@ def sweep_terminated_sections(*, now: datetime | None = None) -> int:
         made += len(deposit_refunds_on_termination(section=section, now=now))
     return made
 
-
-SWEEP_STEPS = [
-    ("deposit_terminations", sweep_terminated_sections),
-    ("deposit_refund_outbox", sweep_refund_outbox),
-    ("deposit_refund_overdue", refund_overdue_alerts),
-]
