@@ -52,7 +52,7 @@ def _iso(moment) -> str | None:
 
 
 def room_create(*, section: Section, now: datetime | None = None) -> OpeningRoom:
-    """Hook on publication: the room exists from the start, sign-in opens before the deadline."""
+    """On section_published: the room exists from the start, sign-in opens before the deadline."""
     room, _created = OpeningRoom.objects.get_or_create(
         section=section, defaults={"phase": P.SIGNIN, "phase_ends_at": section.bid_deadline})
     return room
@@ -97,7 +97,7 @@ def _valid_bids(section: Section):
 
 
 def room_start(*, section: Section, now: datetime | None = None) -> None:
-    """Hook after bidding closes (same transaction): extract and count the bids, then open decryption."""
+    """On section_opening (same transaction as the close): extract and count the bids, then open decryption."""
     now = now or timezone.now()
     room_create(section=section)  # a section published without a room still gets its opening
     room = _locked(section.pk)

@@ -147,16 +147,17 @@ def pools_build(*, section: Section, groups: list[dict], starts_at: datetime, en
                 now: datetime) -> list[list[str]]:
     """Each group's sorted eligible pool (§10): specialty, avoidance (R24), the blacklist (R31), availability."""
     candidates = pool_candidates()
-    hooked: set[str] = set()
+    excluded_by_apps: set[str] = set()
     codes = [c.code for c, _name, _rel in candidates]
     for _receiver, excluded in signals.expert_draw_exclusions.send(sender=Section, codes=codes, section=section,
                                                                    now=now):
-        hooked |= set(excluded or ())
+        excluded_by_apps |= set(excluded or ())
     unavailable = set(Unavailability.objects.filter(starts_at__lt=ends_at, ends_at__gt=starts_at)
                       .values_list("expert__code", flat=True))
     already = set(Pick.objects.filter(draw__section=section).values_list("expert__code", flat=True))
     return pools_for(candidates, [g["specialty"] for g in groups], employers=avoided_employers(section),
-                     owner_name=section.project.owner_name, excluded_codes=hooked | unavailable | already)
+                     owner_name=section.project.owner_name,
+                     excluded_codes=excluded_by_apps | unavailable | already)
 
 
 def _check_pools(groups: list[dict], pools: list[list[str]]) -> None:

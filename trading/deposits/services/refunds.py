@@ -279,7 +279,7 @@ def sweep_refund_outbox(*, now: datetime | None = None) -> dict:
 
 
 def sweep_terminated_sections(*, now: datetime | None = None) -> int:
-    """R20: a cancelled or failed section returns its deposits, driven by state, not by a hook."""
+    """R20: a cancelled or failed section returns its deposits, driven by state, not by a signal."""
     now = now or timezone.now()
     sections = Section.objects.filter(
         status__in=[Section.Status.CANCELLED, Section.Status.FAILED],
