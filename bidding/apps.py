@@ -6,19 +6,13 @@ class BiddingConfig(AppConfig):
     verbose_name = "Sealed bids"
 
     def ready(self) -> None:
-        from bidding.room import services as room
-        from bidding.services import keys
-        from trading.services import lifecycle
-        from trading.sweeps import SWEEPS
+        from bidding import receivers
+        from trading import signals
 
-        lifecycle.ON_PUBLISH.append(keys.opening_key_create)
-        lifecycle.ON_PUBLISH.append(room.room_create)
-        lifecycle.ON_DEADLINE_MOVED.append(keys.opening_key_rebind)
-        lifecycle.ON_DEADLINE_MOVED.append(room.room_deadline_moved)
-        lifecycle.ON_OPENING.append(room.room_start)
-        from bidding.services.bids import sweep_orphaned_bid_files
-        from bidding.services.uploads import sweep_abandoned_uploads
-
-        SWEEPS.append(("opening_rooms", room.sweep_rooms))
-        SWEEPS.append(("orphaned_bid_files", sweep_orphaned_bid_files))
-        SWEEPS.append(("abandoned_uploads", sweep_abandoned_uploads))
+        signals.section_published.connect(receivers.section_published, dispatch_uid="bidding.section_published")
+        signals.section_deadline_moved.connect(receivers.section_deadline_moved,
+                                               dispatch_uid="bidding.section_deadline_moved")
+        signals.section_opening.connect(receivers.section_opening, dispatch_uid="bidding.section_opening")
+        for sweep in (receivers.sweep_opening_rooms, receivers.sweep_orphaned_bid_files,
+                      receivers.sweep_abandoned_uploads):
+            signals.periodic_sweep.connect(sweep, dispatch_uid=f"bidding.{sweep.__name__}")

@@ -4,3 +4,11 @@ from django.apps import AppConfig
 class ExpertsConfig(AppConfig):
     name = "experts"
     verbose_name = "Experts and evaluation"
+
+    def ready(self) -> None:
+        from experts import receivers
+        from trading import signals
+
+        signals.bid_documents_wanted.connect(receivers.bid_documents_wanted,
+                                             dispatch_uid="experts.bid_documents_wanted")
+        signals.demo_seeded.connect(receivers.demo_seeded, dispatch_uid="experts.demo_seeded")

@@ -7,8 +7,8 @@ from django.utils import timezone
 
 from experts.models import SPECIALTIES, Draw, Expert, Pick
 from experts.services import draws
-from trading.credit_code import credit_code_make
 from trading.models import Section, User
+from trading.social_credit_code import credit_code_make
 
 EMPLOYERS = [
     ("浙江大学建筑设计研究院有限公司", "91330000470100001"),

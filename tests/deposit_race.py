@@ -41,7 +41,6 @@ def seed() -> None:
     from trading.deposits.bank.webhook import parse_payment
     from trading.services.registrations import registration_create
 
-    deposits.register_hooks()
     section = published_section()
     user = bidder_user()
     registration_create(user=user, section_id=section.pk)

@@ -6,8 +6,8 @@ from decimal import Decimal
 import factory
 from django.utils import timezone
 
-from trading.credit_code import credit_code_make
 from trading.models import Organization, Project, Registration, Section, TenderDocument, User
+from trading.social_credit_code import credit_code_make
 
 PASSWORD = "Test-pass-2026!"
 

@@ -21,6 +21,7 @@ from django.db import transaction  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from timestamps.ledger import ledger_append  # noqa: E402
+from trading import signals  # noqa: E402
 from trading.models import Section  # noqa: E402
 from trading.services import lifecycle  # noqa: E402
 
@@ -40,7 +41,8 @@ def unlocked_close(section_id: int) -> None:
 
 def main() -> None:
     mode, section_id, go_file = sys.argv[1], int(sys.argv[2]), Path(sys.argv[3])
-    lifecycle.ON_CLOSE_BIDDING.append(lambda **kw: time.sleep(PAUSE))
+    # Inside the locked transition, after the status moved: the window in which a second worker would race.
+    signals.section_opening.connect(lambda **kw: time.sleep(PAUSE), weak=False, dispatch_uid="pg_race.pause")
     while not go_file.exists():
         time.sleep(0.005)
     if mode == "locked":

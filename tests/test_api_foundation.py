@@ -22,8 +22,8 @@ from tests.factories import (
     register,
     supervisor_user,
 )
-from trading.credit_code import credit_code_make
 from trading.models import ApiToken, Organization, Project, Registration, Section, User
+from trading.social_credit_code import credit_code_make
 
 pytestmark = pytest.mark.django_db
 

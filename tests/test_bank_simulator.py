@@ -23,7 +23,7 @@ from trading.deposits.bank.client import BankUnavailable, HttpBankClient, use_cl
 from trading.deposits.bank.simulator import BankSimulator, deliver_with
 from trading.deposits.bank.webhook import Unauthenticated, verify
 from trading.deposits.models import BankTransaction, DepositAccount, MoneyEntry
-from trading.deposits.services import deposits, refunds
+from trading.deposits.services import refunds
 from trading.services.registrations import registration_create
 
 urlpatterns = [path("api/v1/", include("trading.deposits.api_urls")), *_root_urlpatterns]
@@ -31,8 +31,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.urls(__name__)]
 
 
 @pytest.fixture(autouse=True)
-def _hooks():
-    deposits.register_hooks()
+def _bank_client_reset():
     yield
     use_client(None)
 

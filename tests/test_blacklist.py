@@ -22,7 +22,7 @@ from tests.factories import (
     supervisor_user,
 )
 from tests.roomkit import prepare
-from trading.credit.hooks import register_credit_hooks
+from trading import signals
 from trading.credit.models import CreditAppeal, CreditRecord
 from trading.credit.services import blacklist
 from trading.credit.services.blacklist import Barred, CreditError, add_years
@@ -41,11 +41,6 @@ urlpatterns = [
 pytestmark = [pytest.mark.django_db, pytest.mark.urls(__name__)]
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 C = CreditRecord.Basis
-
-
-@pytest.fixture(autouse=True)
-def hooks():
-    register_credit_hooks()
 
 
 def local(day: date, clock: time = time.min) -> datetime:
@@ -247,20 +242,19 @@ def test_r31_expert_draw_excludes_a_suspended_expert_and_the_hook_is_registered(
     now = timezone.now()
     assert blacklist.draw_exclusion(["E1", "E2"], section, now) == {"E1"}
     assert blacklist.draw_exclusion(["E1", "E2"], section, now + timedelta(days=180)) == set()
-    assert blacklist.draw_exclusion in draws.DRAW_EXCLUSIONS
+    assert signals.expert_draw_exclusions.has_listeners(Section)
     pools = draws.pools_build(section=section, groups=[{"specialty": "土建", "count": 1, "backups": 0}],
                               starts_at=now + timedelta(days=30), ends_at=now + timedelta(days=31), now=now)
     assert pools == [["E2"]]
 
 
-def test_register_credit_hooks_is_idempotent():
-    from trading.services.registrations import REGISTRATION_GUARDS
-    from trading.sweeps import SWEEPS
+def test_credit_receivers_are_connected_once_even_if_ready_runs_again():
+    from django.apps import apps
 
-    register_credit_hooks()
-    register_credit_hooks()
-    assert REGISTRATION_GUARDS.count(blacklist.registration_guard) == 1
-    assert [name for name, _fn in SWEEPS].count("supervision_alerts") == 1
+    before = len(signals.registration_guard.receivers), len(signals.periodic_sweep.receivers)
+    apps.get_app_config("credit").ready()
+    apps.get_app_config("supervision").ready()
+    assert (len(signals.registration_guard.receivers), len(signals.periodic_sweep.receivers)) == before
 
 
 # --- appeals (申诉) -------------------------------------------------------------------------------

@@ -149,19 +149,22 @@ def bid_zip(**members: bytes) -> bytes:
 
 
 @pytest.fixture
-def decrypted(monkeypatch):
-    """Register where each bid's decrypted documents are, as the evaluation leaves them."""
+def decrypted():
+    """A source of each bid's decrypted documents, standing in for the evaluation's copy."""
+    from trading import signals
+
     files = {}
 
-    def source(bid):
+    def source(sender, *, bid, **kwargs):
         return files.get(bid.pk)
 
-    monkeypatch.setattr(collusion, "DOCUMENT_SOURCES", [source])
+    signals.bid_documents_wanted.connect(source, dispatch_uid="tests.decrypted")
 
     def put(bid, data: bytes):
         files[bid.pk] = data
 
-    return put
+    yield put
+    signals.bid_documents_wanted.disconnect(dispatch_uid="tests.decrypted")
 
 
 def test_metadata_readers_find_docx_and_pdf_authors():
@@ -336,10 +339,8 @@ def test_r14_nothing_is_computed_before_the_opening():
 
 
 def test_the_sweep_computes_signals_for_opened_sections():
-    from trading.credit.hooks import register_credit_hooks
     from trading.sweeps import run_sweeps
 
-    register_credit_hooks()
     section = opened_section()
     make_bid(section, price="9800000.00")
     make_bid(section, price="9800000.00")

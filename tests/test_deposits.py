@@ -49,8 +49,7 @@ NOTIFY = "/api/v1/bank/notifications"
 
 
 @pytest.fixture(autouse=True)
-def _hooks():
-    deposits.register_hooks()
+def _bank_client_reset():
     yield
     use_client(None)
 
@@ -794,15 +793,3 @@ def test_money_entries_are_append_only(api, bank):
         entry.save()
     with pytest.raises(RuntimeError):
         entry.delete()
-
-
-def test_register_hooks_is_idempotent():
-    from bidding.room import services as room
-    from trading.services.registrations import ON_REGISTERED
-    from trading.sweeps import SWEEPS
-
-    deposits.register_hooks()
-    deposits.register_hooks()
-    assert ON_REGISTERED.count(deposits.deposit_account_open) == 1
-    assert room.DEPOSIT_CHECKS.count(deposits.deposit_check) == 1
-    assert [name for name, _step in SWEEPS].count("deposit_refund_outbox") == 1

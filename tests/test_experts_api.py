@@ -125,7 +125,7 @@ def test_invitations_belong_to_their_expert(api):
 
 def test_expert_pool_api_creates_imports_and_reports_bad_rows(api):
     boss = supervisor_user()
-    from trading.credit_code import credit_code_make
+    from trading.social_credit_code import credit_code_make
 
     code = credit_code_make("91330100888000001")
     made = api.post("/api/v1/experts/", {"code": "ZJ9001", "name": "周专家", "specialties": "土建;造价",

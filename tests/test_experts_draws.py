@@ -24,9 +24,10 @@ from tests.test_experts_kit import (
     request_draw,
 )
 from timestamps.stamping import stamp_valid
-from trading.credit_code import credit_code_make
+from trading import signals
 from trading.models import Organization
 from trading.services.errors import Conflict, PermissionDenied
+from trading.social_credit_code import credit_code_make
 
 pytestmark = pytest.mark.django_db
 
@@ -181,15 +182,15 @@ def test_r24_r31_avoidance_removes_every_conflicted_expert_from_the_pool():
                                   ends_at=starts + timedelta(hours=1))
     calls = []
 
-    def blacklist(codes, section_, now):
-        calls.append((len(codes), section_.pk))
+    def blacklist(sender, *, codes, section, now, **kwargs):
+        calls.append((len(codes), section.pk))
         return {avoided["blacklisted"].code}
 
-    draws.DRAW_EXCLUSIONS.append(blacklist)
+    signals.expert_draw_exclusions.connect(blacklist, dispatch_uid="tests.blacklist")
     try:
         draw = request_draw(section, [{"specialty": "土建", "count": 5, "backups": 5}])
     finally:
-        draws.DRAW_EXCLUSIONS.remove(blacklist)
+        signals.expert_draw_exclusions.disconnect(dispatch_uid="tests.blacklist")
     assert draw.pools[0] == sorted(e.code for e in clean)
     assert calls and calls[0][1] == section.pk
 
@@ -213,8 +214,8 @@ def test_property_no_avoided_or_blacklisted_expert_is_ever_picked_and_picks_are_
             transaction.set_rollback(True)
             return
         backups = data.draw(st.integers(min_value=0, max_value=left - 5))
-        hook = lambda codes_, section_, now: blacklisted  # noqa: E731
-        draws.DRAW_EXCLUSIONS.append(hook)
+        hook = lambda sender, **kwargs: blacklisted  # noqa: E731
+        signals.expert_draw_exclusions.connect(hook, weak=False, dispatch_uid="tests.hook")
         try:
             draw = complete_draw(section, [{"specialty": "土建", "count": 3, "backups": backups // 2},
                                            {"specialty": "造价", "count": 2, "backups": backups - backups // 2}],
@@ -224,7 +225,7 @@ def test_property_no_avoided_or_blacklisted_expert_is_ever_picked_and_picks_are_
             transaction.set_rollback(True)
             return
         finally:
-            draws.DRAW_EXCLUSIONS.remove(hook)
+            signals.expert_draw_exclusions.disconnect(dispatch_uid="tests.hook")
         picked = [p.expert.code for p in draw.picks.all()]
         assert len(picked) == len(set(picked))
         assert not set(picked) & (employer_avoided | blacklisted)
@@ -232,21 +233,15 @@ def test_property_no_avoided_or_blacklisted_expert_is_ever_picked_and_picks_are_
         transaction.set_rollback(True)
 
 
-def test_a_decline_invites_the_next_backup_and_notifies_it():
+def test_a_decline_invites_the_next_backup():
     make_experts(8, with_users=True)
     section = drawable_section()
-    notified = []
-    draws.EXPERT_NOTIFIERS.append(notified.append)
-    try:
-        draw = complete_draw(section, [{"specialty": "土建", "count": 5, "backups": 2}])
-        assert len(notified) == 5
-        first = draw.picks.get(group=0, position=0)
-        draws.pick_decline(user=first.expert.user, pick_id=first.public_id, reason="出差")
-    finally:
-        draws.EXPERT_NOTIFIERS.remove(notified.append)
+    draw = complete_draw(section, [{"specialty": "土建", "count": 5, "backups": 2}])
+    assert draw.picks.filter(status=Pick.Status.INVITED).count() == 5
+    first = draw.picks.get(group=0, position=0)
+    draws.pick_decline(user=first.expert.user, pick_id=first.public_id, reason="出差")
     backup = draw.picks.get(position=5)
     assert backup.status == Pick.Status.INVITED and backup.seat == first.seat and backup.replaces_id == first.pk
-    assert notified[-1] == backup
 
 
 def test_when_backups_run_out_a_supplementary_draw_follows_commit_and_entropy():

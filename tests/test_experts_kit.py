@@ -9,8 +9,8 @@ from bidding.models import Bid
 from experts.models import Draw, Expert, Pick
 from experts.services import draws
 from tests.factories import OrganizationFactory, SectionFactory, expert_user, supervisor_user
-from trading.credit_code import credit_code_make
 from trading.models import Organization, Section
+from trading.social_credit_code import credit_code_make
 
 EMPLOYER = credit_code_make("91330100999000001")
 

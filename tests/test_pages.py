@@ -26,7 +26,6 @@ from tests.factories import (
     register,
     supervisor_user,
 )
-from trading.credit_code import credit_code_make
 from trading.models import (
     DocumentObjection,
     Organization,
@@ -36,6 +35,7 @@ from trading.models import (
     Section,
     User,
 )
+from trading.social_credit_code import credit_code_make
 
 pytestmark = pytest.mark.django_db
 XSS = "<script>alert(1)</script>"

@@ -6,11 +6,9 @@ class TradingConfig(AppConfig):
     verbose_name = "Trading"
 
     def ready(self) -> None:
-        from trading import scheduler
-        from trading.deposits.services.deposits import register_hooks
+        from trading import receivers, scheduler, signals
 
-        register_hooks()
-        from trading.credit.hooks import register_credit_hooks
-
-        register_credit_hooks()
+        # trading is the first of our apps to be ready, so sections close before any other sweep runs.
+        signals.periodic_sweep.connect(receivers.sweep_close_bidding, dispatch_uid="trading.sweep_close_bidding")
+        signals.periodic_sweep.connect(receivers.sweep_ledger_anchor, dispatch_uid="trading.sweep_ledger_anchor")
         scheduler.start_if_enabled()

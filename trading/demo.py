@@ -7,9 +7,10 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
-from trading.credit_code import credit_code_make
+from trading import signals
 from trading.models import Organization, Project, Registration, Section, User
 from trading.services import clarifications, lifecycle, organizations, projects
+from trading.social_credit_code import credit_code_make
 
 PASSWORDS = {
     "agency": "Zhaobiao-2026!",
@@ -139,7 +140,5 @@ def seed_demo() -> list[Account]:
                        deadline=now - timedelta(days=1), published_at=now - timedelta(days=30),
                        region="杭州市余杭区")
     lifecycle.section_close_bidding(section_id=opening.pk, now=opening.bid_deadline)
-    from experts.demo import seed_experts_demo
-
-    seed_experts_demo(accounts)
+    signals.demo_seeded.send(sender=None, accounts=accounts)  # experts: the pool and a draw
     return accounts

@@ -5,15 +5,14 @@ import logging
 
 from django.utils import timezone
 
+from trading.signals import periodic_sweep
+
 logger = logging.getLogger(__name__)
-# Other apps append (name, callable(now=...)) pairs in their AppConfig.ready().
-SWEEPS: list = []
 
 
-def _builtin():
-    from trading.services.lifecycle import sweep_close_bidding
-
-    return [("close_bidding", sweep_close_bidding)]
+def sweep_name(receiver) -> str:
+    """A sweep's name in the results: its function name without the ``sweep_`` prefix."""
+    return getattr(receiver, "__name__", repr(receiver)).removeprefix("sweep_")
 
 
 def run_sweeps() -> dict:
@@ -21,12 +20,13 @@ def run_sweeps() -> dict:
 
     now = timezone.now()
     results = {}
-    for name, step in _builtin() + SWEEPS:
-        try:
-            results[name] = step(now=now)
-        except Exception:  # one failing sweep must not stop the others
-            logger.exception("sweep %s failed", name)
-            results[name] = "error"
+    # send_robust: one failing sweep must not stop the others.
+    for receiver, result in periodic_sweep.send_robust(sender=None, now=now):
+        name = sweep_name(receiver)
+        if isinstance(result, Exception):
+            logger.error("sweep %s failed", name, exc_info=result)
+            result = "error"
+        results[name] = result
     try:
         heartbeat_record()
     except Exception:  # the cache (Redis) may be down; the sweep's work is already committed

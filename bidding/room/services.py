@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from bidding.models import Bid, OpeningObjection, OpeningRoom, RoomSignIn
 from bidding.room.events import event_emit
 from timestamps.ledger import ledger_append
+from trading import signals
 from trading.models import Section, User
 from trading.services import lifecycle
 from trading.services.errors import DomainError, PermissionDenied
@@ -21,12 +22,6 @@ from trading.services.text import clean_text
 
 P = OpeningRoom.Phase
 MIN_VALID_BIDS = 3  # R07
-# Functions (bid) -> {"status", "label"} that other apps add (deposits: the check beside each bid).
-DEPOSIT_CHECKS: list = []
-# Functions (bid, now) -> a reason to disqualify the bid at the opening, or "" (the blacklist: R31).
-OPENING_CHECKS: list = []
-# Called with (section, now) once the prices are read (collusion signals: R32).
-ON_PRICES_READ: list = []
 
 
 class RoomError(DomainError):
@@ -57,7 +52,7 @@ def _iso(moment) -> str | None:
 
 
 def room_create(*, section: Section, now: datetime | None = None) -> OpeningRoom:
-    """Hook on publication: the room exists from the start, sign-in opens before the deadline."""
+    """On section_published: the room exists from the start, sign-in opens before the deadline."""
     room, _created = OpeningRoom.objects.get_or_create(
         section=section, defaults={"phase": P.SIGNIN, "phase_ends_at": section.bid_deadline})
     return room
@@ -102,7 +97,7 @@ def _valid_bids(section: Section):
 
 
 def room_start(*, section: Section, now: datetime | None = None) -> None:
-    """Hook after bidding closes (same transaction): extract and count the bids, then open decryption."""
+    """On section_opening (same transaction as the close): extract and count the bids, then open decryption."""
     now = now or timezone.now()
     room_create(section=section)  # a section published without a room still gets its opening
     room = _locked(section.pk)
@@ -132,7 +127,8 @@ def _disqualify(room: OpeningRoom, bids: list[Bid], *, now: datetime) -> set[int
     """R31: a bidder barred after it submitted is flagged in the room and disqualified before evaluation."""
     disqualified = set()
     for bid in bids:
-        reason = next((r for r in (check(bid=bid, now=now) for check in OPENING_CHECKS) if r), "")
+        answers = signals.opening_bid_check.send(sender=Section, bid=bid, now=now)
+        reason = next((r for _receiver, r in answers if r), "")
         if not reason:
             continue
         bid.status, bid.outcome_reason = Bid.Status.DISQUALIFIED, str(reason)[:300]
@@ -229,8 +225,7 @@ def room_close_decryption(*, section: Section, now: datetime | None = None, earl
                            "reason": bid.outcome_reason}, now=now)
         ledger_append(action=f"bid.{bid.status}", actor="system", obj=section, now=now,
                       data={"bid": bid.public_id, "reason": bid.outcome_reason})
-        for hook in ON_BID_OUTCOME:
-            hook(bid=bid, now=now)
+        signals.opening_bid_outcome.send(sender=Section, bid=bid, now=now)
     decrypted = list(Bid.objects.filter(section=section, status=Bid.Status.DECRYPTED).select_related("organization"))
     if len(decrypted) < MIN_VALID_BIDS:
         _fail(room, now=now, valid=len(decrypted),
@@ -239,13 +234,8 @@ def room_close_decryption(*, section: Section, now: datetime | None = None, earl
     _read_prices(room, decrypted, now=now)
 
 
-# Hooks run when a bid is revoked or withdrawn at the opening (deposits: R21 forfeiture).
-ON_BID_OUTCOME: list = []
-
-
 def _deposit_check(bid: Bid) -> dict:
-    for check in DEPOSIT_CHECKS:
-        result = check(bid)
+    for _receiver, result in signals.opening_deposit_check.send(sender=Section, bid=bid):
         if result is not None:
             return result
     return {"status": "not_checked", "label": str(_("Not checked"))}
@@ -264,8 +254,7 @@ def _read_prices(room: OpeningRoom, bids: list[Bid], *, now: datetime) -> None:
         event_emit(room, "price_read", data, now=now)
     ledger_append(action="opening.prices_read", actor="system", obj=room.section, now=now,
                   data={"order": [b.public_id for b in order]})
-    for hook in ON_PRICES_READ:
-        hook(section=room.section, now=now)
+    signals.opening_prices_read.send(sender=Section, section=room.section, now=now)
     _set_phase(room, P.OBJECTIONS, now=now, minutes=room.section.opening_minutes("objection_minutes"))
 
 

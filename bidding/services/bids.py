@@ -16,13 +16,11 @@ from bidding.services.keys import bidder_key
 from bidding.services.uploads import ChunkStream, UploadError, upload_discard, upload_received
 from timestamps.ledger import current_ip, ledger_append
 from timestamps.stamping import stamp
+from trading import signals
 from trading.files import delete_stored, stored_under, stored_writer
 from trading.models import Section, User
 from trading.services.errors import Conflict, DomainError, NotFound, SectionError
 from trading.services.registrations import require_registered
-
-# Called inside the locked transaction after a bid is withdrawn (deposits: R19 refund).
-ON_WITHDRAW: list = []
 
 
 class BidError(DomainError):
@@ -197,8 +195,7 @@ def bid_withdraw(*, user: User, bid_id: str, now: datetime | None = None) -> Bid
     bid.status, bid.withdrawn_at = Bid.Status.WITHDRAWN, now
     bid.save(update_fields=["status", "withdrawn_at"])
     ledger_append(action="bid.withdrawn", actor=user, obj=section, now=now, data={"bid": bid.public_id})
-    for hook in ON_WITHDRAW:
-        hook(bid=bid, now=now)
+    signals.bid_withdrawn.send(sender=Section, bid=bid, now=now)
     return bid
 
 

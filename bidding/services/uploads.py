@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from bidding.models import BidUpload, UploadChunk
+from trading import signals
 from trading.files import delete_stored, open_stored, stored_writer
 from trading.models import Section, User
 from trading.services.errors import Conflict, DomainError, NotFound, SectionError
@@ -55,15 +56,10 @@ def upload_create(*, user: User, section: Section, size: int, chunk_size: int,
                           % {"mb": settings.BID_MAX_BYTES // 2**20}, field="size", code="bad_size")
     if not isinstance(chunk_size, int) or not MIN_CHUNK <= chunk_size <= MAX_CHUNK:
         raise UploadError(_("Chunks must be between 64 KiB and 8 MiB."), field="chunk_size", code="bad_chunk_size")
-    for guard in BID_GUARDS:
-        guard(organization=user.organization, section=section, now=now)
+    signals.bid_guard.send(sender=Section, organization=user.organization, section=section, now=now)
     return BidUpload.objects.create(section=section, organization=user.organization, created_by=user, size=size,
                                     chunk_size=chunk_size, chunk_count=math.ceil(size / chunk_size),
                                     created_at=now)
-
-
-# Checks that other apps add before a bid is accepted (the blacklist, R31).
-BID_GUARDS: list = []
 
 
 def upload_put_chunk(*, upload: BidUpload, index: int, body, declared_sha256: str) -> UploadChunk:

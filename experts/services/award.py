@@ -1,6 +1,5 @@
 """Candidates' publicity (中标候选人公示, R27), the award (定标, R28, R29) and the contract (合同, R29)."""
 
-import importlib
 from datetime import datetime, timedelta
 
 from django.db import transaction
@@ -13,6 +12,7 @@ from experts.services.access import require_section_agency
 from experts.services.errors import ExpertError
 from timestamps.ledger import ledger_append
 from timestamps.stamping import seal_pdf
+from trading import signals
 from trading.files import write_stored
 from trading.models import Notification, Project, Section, User
 from trading.services.errors import NotFound, PermissionDenied
@@ -151,17 +151,6 @@ def award_make(*, user: User, section_id: int, bid_id: str | None = None, now: d
     return award
 
 
-def _deposit_refunds(section: Section, signed_at: datetime) -> None:
-    """Call the deposits service if it is installed (R18–R21: refunds follow the contract)."""
-    try:
-        deposits = importlib.import_module("trading.deposits.services.deposits")
-    except ImportError:
-        return
-    refund = getattr(deposits, "deposit_refunds_on_contract", None)
-    if callable(refund):
-        refund(section=section, signed_at=signed_at)
-
-
 @transaction.atomic
 def contract_record(*, user: User, section_id: int, signed_at: datetime, amount=None,
                     now: datetime | None = None) -> Award:
@@ -184,5 +173,5 @@ def contract_record(*, user: User, section_id: int, signed_at: datetime, amount=
     award.save(update_fields=["contract_signed_at", "contract_recorded_by", "contract_amount"])
     section_transition(section_id=section.pk, to=Section.Status.CONTRACTED, actor=user, now=now,
                        data={"signed_at": signed_at.isoformat(), "amount": None if amount is None else str(amount)})
-    _deposit_refunds(section, signed_at)
+    signals.contract_recorded.send(sender=Section, section=section, signed_at=signed_at, now=now)
     return award

@@ -40,14 +40,9 @@ from experts.services.access import require_section_agency, require_supervisor
 from experts.services.errors import ExpertError
 from timestamps.ledger import ledger_append
 from timestamps.stamping import stamp
+from trading import signals
 from trading.models import Organization, Registration, Section, User
 from trading.services.errors import Conflict, NotFound, PermissionDenied
-
-# R31 and other exclusions: each is called with (expert_codes, section, now) and returns the set of
-# codes that may not be drawn (the blacklist engineer appends the blacklist check here).
-DRAW_EXCLUSIONS: list = []
-# Called with (pick) when an expert is invited to sit on a committee (an SMS gateway plugs in here).
-EXPERT_NOTIFIERS: list = []
 
 DRAWABLE_STATUSES = (Section.Status.PUBLISHED, Section.Status.BIDDING_CLOSED, Section.Status.OPENING,
                      Section.Status.OPENED)
@@ -152,16 +147,17 @@ def pools_build(*, section: Section, groups: list[dict], starts_at: datetime, en
                 now: datetime) -> list[list[str]]:
     """Each group's sorted eligible pool (§10): specialty, avoidance (R24), the blacklist (R31), availability."""
     candidates = pool_candidates()
-    hooked: set[str] = set()
-    if DRAW_EXCLUSIONS:
-        codes = [c.code for c, _name, _rel in candidates]
-        for exclusion in DRAW_EXCLUSIONS:
-            hooked |= set(exclusion(codes, section, now) or ())
+    excluded_by_apps: set[str] = set()
+    codes = [c.code for c, _name, _rel in candidates]
+    for _receiver, excluded in signals.expert_draw_exclusions.send(sender=Section, codes=codes, section=section,
+                                                                   now=now):
+        excluded_by_apps |= set(excluded or ())
     unavailable = set(Unavailability.objects.filter(starts_at__lt=ends_at, ends_at__gt=starts_at)
                       .values_list("expert__code", flat=True))
     already = set(Pick.objects.filter(draw__section=section).values_list("expert__code", flat=True))
     return pools_for(candidates, [g["specialty"] for g in groups], employers=avoided_employers(section),
-                     owner_name=section.project.owner_name, excluded_codes=hooked | unavailable | already)
+                     owner_name=section.project.owner_name,
+                     excluded_codes=excluded_by_apps | unavailable | already)
 
 
 def _check_pools(groups: list[dict], pools: list[list[str]]) -> None:
@@ -291,7 +287,6 @@ def _seat_picks(draw: Draw, results: list[GroupResult], *, now: datetime) -> Non
     experts = dict(Expert.objects.filter(code__in=[c for r in results for c in r.picks]).values_list("code", "pk"))
     vacant = list(_supplement_seats(draw))
     next_seat = 1
-    invited = []
     for index, result in enumerate(results):
         for position, code in enumerate(result.picks):
             primary = position < result.count
@@ -306,10 +301,6 @@ def _seat_picks(draw: Draw, results: list[GroupResult], *, now: datetime) -> Non
             if primary and draw.parent_id:
                 pick.replaces = _vacated(draw.section, seat)
                 pick.save(update_fields=["replaces"])
-            if primary:
-                invited.append(pick)
-    for pick in invited:
-        _notify(pick)
 
 
 def _supplement_seats(draw: Draw) -> Iterable[int]:
@@ -321,11 +312,6 @@ def _vacated(section: Section, seat: int) -> Pick | None:
     return (Pick.objects.filter(draw__section=section, seat=seat,
                                 status__in=[Pick.Status.DECLINED, Pick.Status.WITHDRAWN])
             .order_by("-answered_at", "-pk").first())
-
-
-def _notify(pick: Pick) -> None:
-    for notifier in EXPERT_NOTIFIERS:
-        notifier(pick)
 
 
 # --- after the draw: confirmations, declines, backups, supplementary draws -----------------------
@@ -387,7 +373,6 @@ def seat_refill(*, vacated: Pick, now: datetime) -> Pick | Draw:
         backup.save(update_fields=["status", "seat", "invited_at", "replaces"])
         ledger_append(action="draw.backup_invited", actor="system", obj=("draw", vacated.draw.public_id), now=now,
                       data={"expert": backup.expert.code, "seat": backup.seat, "replaces": vacated.expert.code})
-        _notify(backup)
         return backup
     main = vacated.draw.parent or vacated.draw
     return _commit(section=vacated.draw.section, parent=main, actor="system", now=now,

@@ -14,10 +14,10 @@ from experts.models import SPECIALTIES, Expert, Unavailability
 from experts.services.access import require_supervisor
 from experts.services.errors import ExpertError
 from timestamps.ledger import ledger_append
-from trading.credit_code import CreditCodeError, credit_code_normalize
 from trading.models import User
 from trading.services.errors import DomainError, NotFound
 from trading.services.text import clean_text
+from trading.social_credit_code import CreditCodeError, credit_code_normalize
 
 CODE_RE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 CSV_COLUMNS = ["code", "name", "specialties", "region", "employer_name", "employer_credit_code", "title",

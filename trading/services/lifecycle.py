@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from timestamps.ledger import ledger_append
+from trading import signals
 from trading.models import Project, Section, User
 from trading.services.errors import PermissionDenied, SectionError
 from trading.services.projects import _check_deposit_cap, _require_agency
@@ -27,17 +28,11 @@ ALLOWED = {
     S.CANCELLED: {S.ARCHIVED},
     S.ARCHIVED: set(),
 }
-# Hooks that other apps register to run inside a transition's transaction (e.g. opening keys).
-ON_PUBLISH: list = []
-ON_CLOSE_BIDDING: list = []
-ON_DEADLINE_MOVED: list = []
-ON_OPENING: list = []
 
 
 def deadline_moved(section: Section, *, now: datetime) -> None:
     """Tell other apps (opening keys) that a published section's deadline moved out."""
-    for hook in ON_DEADLINE_MOVED:
-        hook(section=section, now=now)
+    signals.section_deadline_moved.send(sender=Section, section=section, now=now)
 
 
 def _move(section: Section, to: str, *, actor, now: datetime, data: dict | None = None) -> None:
@@ -115,8 +110,7 @@ def section_publish(*, user: User, section_id: int, now: datetime | None = None)
     _move(section, S.PUBLISHED, actor=user, now=now,
           data={"deadline": section.bid_deadline.isoformat(),
                 "documents": list(section.documents.values_list("sha256", flat=True))})
-    for hook in ON_PUBLISH:
-        hook(section=section, now=now)
+    signals.section_published.send(sender=Section, section=section, now=now)
     return section
 
 
@@ -133,11 +127,8 @@ def section_close_bidding(*, section_id: int, now: datetime | None = None) -> Se
         raise SectionError(_("R04: bidding is paused until the pending objection is answered."),
                            code="objection_pending")
     _move(section, S.BIDDING_CLOSED, actor="system", now=now)
-    for hook in ON_CLOSE_BIDDING:
-        hook(section=section, now=now)
     _move(section, S.OPENING, actor="system", now=now)
-    for hook in ON_OPENING:
-        hook(section=section, now=now)
+    signals.section_opening.send(sender=Section, section=section, now=now)
     section.refresh_from_db()
     return section
 

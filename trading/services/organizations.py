@@ -7,10 +7,10 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext_lazy as _
 
 from timestamps.ledger import ledger_append
-from trading.credit_code import CreditCodeError, credit_code_normalize
 from trading.models import Organization, User
 from trading.services.errors import Conflict, DomainError, OrganizationError
 from trading.services.text import clean_text
+from trading.social_credit_code import CreditCodeError, credit_code_normalize
 
 ROLE_FOR_KIND = {
     Organization.Kind.AGENCY: User.Role.AGENCY,

@@ -7,13 +7,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from timestamps.ledger import ledger_append
+from trading import signals
 from trading.models import Registration, Section, User
 from trading.services.errors import Conflict, PermissionDenied, SectionError
-
-# Checks that other apps add (the blacklist, R31): each is called with organization, section and now.
-REGISTRATION_GUARDS: list = []
-# Called inside the transaction after a sign-up (deposits: the virtual sub-account).
-ON_REGISTERED: list = []
 
 
 def require_bidder(user: User) -> None:
@@ -36,8 +32,7 @@ def registration_create(*, user: User, section_id: int, now: datetime | None = N
     section = Section.objects.select_for_update().get(pk=section_id)
     if not section.accepts_bids(now):
         raise SectionError(_("Sign-up is closed for this section."), code="closed")
-    for guard in REGISTRATION_GUARDS:
-        guard(organization=user.organization, section=section, now=now)
+    signals.registration_guard.send(sender=Registration, organization=user.organization, section=section, now=now)
     if Registration.objects.filter(section=section, organization=user.organization).exists():
         raise Conflict(_("Your organization has already signed up for this section."), code="registered")
     try:
@@ -50,6 +45,5 @@ def registration_create(*, user: User, section_id: int, now: datetime | None = N
     # The ledger names the organization: the ledger is for supervisors, never shown to the agency.
     ledger_append(action="registration.created", actor=user, obj=section, now=now,
                   data={"organization": user.organization.credit_code})
-    for hook in ON_REGISTERED:
-        hook(registration=registration, now=now)
+    signals.registration_created.send(sender=Registration, registration=registration, now=now)
     return registration

@@ -5,3 +5,10 @@ class SupervisionConfig(AppConfig):
     name = "trading.supervision"
     label = "supervision"
     verbose_name = "Supervision"
+
+    def ready(self) -> None:
+        from trading import signals
+        from trading.supervision import receivers
+
+        for sweep in (receivers.sweep_credit_disqualify_barred, receivers.sweep_supervision_alerts):
+            signals.periodic_sweep.connect(sweep, dispatch_uid=f"supervision.{sweep.__name__}")

@@ -231,29 +231,29 @@ def _refuse_if_barred(organization, now: datetime, action) -> None:
 
 
 def registration_guard(organization, section: Section, now: datetime) -> None:
-    """REGISTRATION_GUARDS: a barred bidder cannot sign up."""
+    """registration_guard: a barred bidder cannot sign up."""
     _refuse_if_barred(organization, now, _("sign up for a tender"))
 
 
 def bid_guard(organization, section: Section, now: datetime) -> None:
-    """BID_GUARDS: a barred bidder cannot upload or submit a bid."""
+    """bid_guard: a barred bidder cannot upload or submit a bid."""
     _refuse_if_barred(organization, now, _("submit a bid"))
 
 
 def deposit_guard(organization, section: Section, now: datetime) -> None:
-    """For the deposits service: a barred bidder's payment is not accepted as a deposit."""
+    """deposit_payment_guard: a barred bidder's payment is not accepted as a deposit."""
     _refuse_if_barred(organization, now, _("pay a bid deposit"))
 
 
 def draw_exclusion(expert_codes, section: Section, now: datetime) -> set[str]:
-    """DRAW_EXCLUSIONS: experts suspended or removed by a record in force are not drawn."""
+    """expert_draw_exclusions: experts suspended or removed by a record in force are not drawn."""
     codes = set(expert_codes)
     return set(records_in_force(now=now).filter(party_kind=K.EXPERT, expert_code__in=codes)
                .values_list("expert_code", flat=True))
 
 
 def opening_check(*, bid, now: datetime) -> str | None:
-    """OPENING_CHECKS: a bidder barred after submitting is disqualified before evaluation (R31)."""
+    """opening_bid_check: a bidder barred after submitting is disqualified before evaluation (R31)."""
     record = record_barring_organization(organization=bid.organization, now=now)
     if record is None:
         return None
@@ -294,11 +294,6 @@ def _flag_in_room(section: Section, bid, now: datetime) -> None:
                                      "status": bid.status, "reason": bid.outcome_reason},
                public={"no": bid.opening_no, "bidder": None, "status": bid.status,
                        "reason": str(_("R31: the bidder is on the blacklist."))}, now=now)
-
-
-def close_bidding_hook(*, section: Section, now: datetime) -> None:
-    """ON_CLOSE_BIDDING fallback until the room has OPENING_CHECKS: disqualify before the bids are counted."""
-    bids_disqualify_barred(section=section, now=now)
 
 
 # --- appeals (申诉) -------------------------------------------------------------------------------

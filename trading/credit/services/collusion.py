@@ -27,8 +27,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from timestamps.ledger import ledger_append
+from trading import signals
 from trading.credit.models import CollusionSignal
-from trading.files import read_stored, stored_size
 from trading.models import Section, User
 
 CLUSTER_SPREAD = Decimal("0.005")
@@ -50,8 +50,6 @@ KINDS = {
     "price_cluster": _("Prices abnormally close"),
     "price_progression": _("Prices in an arithmetic progression"),
 }
-# Functions (bid) -> bytes | None giving a bid's decrypted documents; tried before the EvaluationDocument.
-DOCUMENT_SOURCES: list = []
 
 
 def kind_label(kind: str) -> str:
@@ -227,24 +225,12 @@ def document_files(data: bytes, name: str = "") -> list[dict]:
     return files
 
 
-def _evaluation_document(bid) -> bytes | None:
-    document = getattr(bid, "evaluation_document", None)
-    if document is None or not document.storage_path or document.error:
-        return None
-    size = stored_size(document.storage_path)
-    if size is None or size > MAX_DOCUMENT_BYTES:
-        return None
-    return read_stored(document.storage_path)
-
-
 def bid_documents(bid) -> bytes | None:
     """A bid's decrypted documents, when they are there and small enough to look inside."""
-    for source in [*DOCUMENT_SOURCES, _evaluation_document]:
-        try:
-            data = source(bid)
-        except Exception:  # noqa: BLE001 - a missing relation or file is simply "not yet decrypted"
-            data = None
-        if data is not None:
+    # send_robust: a source that fails is logged and counts as "not yet decrypted".
+    for _receiver, data in signals.bid_documents_wanted.send_robust(sender=Section, bid=bid,
+                                                                     max_bytes=MAX_DOCUMENT_BYTES):
+        if isinstance(data, bytes):
             return data
     return None
 

@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from timestamps.ledger import ledger_append
+from trading import signals
 from trading.credit.models import CollusionSignal
 from trading.deposits.bank.webhook import Payment, normalize_account, parse_payment, verify
 from trading.deposits.models import (
@@ -33,9 +34,6 @@ from trading.services.errors import Conflict, DomainError, NotFound, PermissionD
 A = DepositAccount.Status
 OUT = BankTransaction.Outcome
 ZERO = Decimal("0.00")
-# Checks that other apps add (the blacklist, R31): guard(organization=, section=, now=) raises a
-# DomainError to refuse a payment; the money is then returned, never lost.
-PAYMENT_GUARDS: list = []
 
 
 class DepositError(DomainError):
@@ -67,7 +65,7 @@ def virtual_account_make() -> str:
 
 
 def deposit_account_open(*, registration: Registration, now: datetime | None = None) -> DepositAccount | None:
-    """ON_REGISTERED hook: open the section+bidder pair's virtual sub-account inside the sign-up."""
+    """registration_created: open the section+bidder pair's virtual sub-account inside the sign-up."""
     now = now or timezone.now()
     section = registration.section
     if section.deposit_amount <= 0:
@@ -207,11 +205,11 @@ def _classify(account: DepositAccount | None, payment: Payment, now: datetime) -
         # again from the right account before the deadline.
         return OUT.WRONG_PAYER, ZERO, str(_("Paid from %(payer)s, not the basic account %(basic)s (R16).")
                                         % {"payer": payment.payer_account, "basic": basic or "—"})
-    for guard in PAYMENT_GUARDS:
-        try:
-            guard(organization=account.organization, section=account.section, now=now)
-        except DomainError as exc:
-            return OUT.REFUSED, ZERO, str(exc.message)[:200]
+    try:  # the blacklist (R31) refuses a barred bidder's payment; the money is then returned, never lost
+        signals.deposit_payment_guard.send(sender=Section, organization=account.organization,
+                                           section=account.section, now=now)
+    except DomainError as exc:
+        return OUT.REFUSED, ZERO, str(exc.message)[:200]
     shortfall = max(ZERO, account.amount - held_balance(account))
     credit = min(payment.amount, shortfall)
     if credit < payment.amount:
@@ -286,7 +284,7 @@ def collusion_check(*, txn: BankTransaction, now: datetime) -> CollusionSignal |
 # --- the check shown at the opening ---------------------------------------------------------------
 
 def deposit_check(bid) -> dict | None:
-    """DEPOSIT_CHECKS: the deposit's state beside each bid when prices are read (R12)."""
+    """opening_deposit_check: the deposit's state beside each bid when prices are read (R12)."""
     section = bid.section
     if section.deposit_amount <= 0:
         return {"status": "not_required", "label": str(_("No deposit required"))}
@@ -399,10 +397,10 @@ def deposit_forfeit_reject(*, user: User, forfeiture_id: int, note: str,
     return forfeiture
 
 
-# --- hooks ---------------------------------------------------------------------------------------
+# --- what bids and the opening do to deposits -----------------------------------------------------
 
 def on_bid_outcome(*, bid, now: datetime) -> None:
-    """ON_BID_OUTCOME: a revocation after the deadline is proposed for forfeiture (R21); a platform
+    """opening_bid_outcome: a revocation after the deadline is proposed for forfeiture (R21); a platform
     fault counts as a withdrawal (R11), so that deposit is refunded within the return period (R19)."""
     from bidding.models import Bid
     from trading.deposits.services.refunds import deposit_refund_decide
@@ -419,7 +417,7 @@ def on_bid_outcome(*, bid, now: datetime) -> None:
 
 
 def on_withdraw(*, bid, now: datetime) -> None:
-    """ON_WITHDRAW (R19): a bid withdrawn before the deadline gets its deposit back within 5 days."""
+    """bid_withdrawn (R19): a bid withdrawn before the deadline gets its deposit back within 5 days."""
     from trading.deposits.services.refunds import deposit_refund_decide
 
     account = DepositAccount.objects.filter(section=bid.section_id, organization=bid.organization_id).first()
@@ -427,23 +425,3 @@ def on_withdraw(*, bid, now: datetime) -> None:
         deposit_refund_decide(account_id=account.pk, reason=RefundInstruction.Reason.WITHDRAWN,
                               due_by=now + timedelta(days=return_days()), now=now)
 
-
-def register_hooks() -> None:
-    """Wire deposits into sign-up, withdrawal, the opening room and the sweeps. Safe to call twice."""
-    from bidding.room import services as room
-    from bidding.services import bids
-    from trading.deposits.services import refunds
-    from trading.services import registrations
-    from trading.sweeps import SWEEPS
-
-    if deposit_account_open not in registrations.ON_REGISTERED:
-        registrations.ON_REGISTERED.append(deposit_account_open)
-    if on_withdraw not in bids.ON_WITHDRAW:
-        bids.ON_WITHDRAW.append(on_withdraw)
-    if deposit_check not in room.DEPOSIT_CHECKS:
-        room.DEPOSIT_CHECKS.append(deposit_check)
-    if on_bid_outcome not in room.ON_BID_OUTCOME:
-        room.ON_BID_OUTCOME.append(on_bid_outcome)
-    for name, step in refunds.SWEEP_STEPS:
-        if (name, step) not in SWEEPS:
-            SWEEPS.append((name, step))

@@ -279,7 +279,7 @@ def sweep_refund_outbox(*, now: datetime | None = None) -> dict:
 
 
 def sweep_terminated_sections(*, now: datetime | None = None) -> int:
-    """R20: a cancelled or failed section returns its deposits, driven by state, not by a hook."""
+    """R20: a cancelled or failed section returns its deposits, driven by state, not by a signal."""
     now = now or timezone.now()
     sections = Section.objects.filter(
         status__in=[Section.Status.CANCELLED, Section.Status.FAILED],
@@ -290,9 +290,3 @@ def sweep_terminated_sections(*, now: datetime | None = None) -> int:
         made += len(deposit_refunds_on_termination(section=section, now=now))
     return made
 
-
-SWEEP_STEPS = [
-    ("deposit_terminations", sweep_terminated_sections),
-    ("deposit_refund_outbox", sweep_refund_outbox),
-    ("deposit_refund_overdue", refund_overdue_alerts),
-]
