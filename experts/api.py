@@ -17,8 +17,8 @@ from experts.services import award as award_services
 from experts.services import draws, evaluation, pool
 from experts.services.access import is_section_agency, is_supervisor, require_supervisor
 from experts.services.errors import ExpertError
-from trading.api.views import section_for
 from trading.files import open_stored
+from trading.selectors import section_get_visible
 from trading.services.errors import NotFound, PermissionDenied
 
 
@@ -134,7 +134,7 @@ class DrawEntropyView(APIView):
 class SectionDrawsView(APIView):
     @extend_schema(responses=dict)
     def get(self, request, section_id):
-        section = section_for(request, section_id)
+        section = section_get_visible(user=request.user, public_id=section_id)
         if not (is_supervisor(request.user) or is_section_agency(request.user, section)):
             raise PermissionDenied(_("Only supervisors and the section's agency see its draws."))
         qs = selectors.section_draws_for(user=request.user, section=section)
@@ -142,7 +142,7 @@ class SectionDrawsView(APIView):
 
     @extend_schema(request=dict, responses={201: dict})
     def post(self, request, section_id):
-        section = section_for(request, section_id)
+        section = section_get_visible(user=request.user, public_id=section_id)
         draw = draws.draw_request(
             user=request.user, section_id=section.pk, groups=request.data.get("groups"),
             owner_representatives=request.data.get("owner_representatives", 0),
@@ -211,7 +211,7 @@ def evaluation_state(*, user, section) -> dict:
 class EvaluationView(APIView):
     @extend_schema(responses=dict)
     def get(self, request, section_id):
-        return Response(evaluation_state(user=request.user, section=section_for(request, section_id)))
+        return Response(evaluation_state(user=request.user, section=section_get_visible(user=request.user, public_id=section_id)))
 
 
 class EvaluationActionView(APIView):
@@ -219,7 +219,7 @@ class EvaluationActionView(APIView):
 
     @extend_schema(request=dict, responses=dict)
     def post(self, request, section_id, action):
-        section = section_for(request, section_id)
+        section = section_get_visible(user=request.user, public_id=section_id)
         data, user, pk = request.data, request.user, section.pk
         if action == "start":
             evaluation.evaluation_start(user=user, section_id=pk, price_settings=data.get("price_settings"))
@@ -262,7 +262,7 @@ def _may_read_report(user, section) -> bool:
 class ReportPdfView(APIView):
     @extend_schema(responses={(200, "application/pdf"): bytes})
     def get(self, request, section_id):
-        section = section_for(request, section_id)
+        section = section_get_visible(user=request.user, public_id=section_id)
         record = Evaluation.objects.filter(section=section, status=Evaluation.Status.REPORTED).first()
         if not _may_read_report(request.user, section):
             raise PermissionDenied(_("Only the committee, the agency and supervisors read the report."))
@@ -275,7 +275,7 @@ class ReportPdfView(APIView):
 class BidDocumentsView(APIView):
     @extend_schema(responses={(200, "application/octet-stream"): bytes})
     def get(self, request, section_id, bid_id):
-        section = section_for(request, section_id)
+        section = section_get_visible(user=request.user, public_id=section_id)
         document = evaluation.document_for(user=request.user, section=section, bid_id=bid_id)
         return FileResponse(open_stored(document.storage_path), as_attachment=True,
                             filename=f"bid-{bid_id}.zip", content_type="application/octet-stream")
@@ -295,7 +295,7 @@ class PublicityView(APIView):
 
     @extend_schema(responses=dict)
     def get(self, request, section_id):
-        section = section_for(request, section_id)
+        section = section_get_visible(user=request.user, public_id=section_id)
         publicity = Publicity.objects.filter(section=section).first()
         if publicity is None:
             raise NotFound(_("The candidates are not public."))
@@ -305,7 +305,7 @@ class PublicityView(APIView):
     def post(self, request, section_id):
         if not request.user.is_authenticated:
             raise PermissionDenied(_("Log in first."))
-        section = section_for(request, section_id)
+        section = section_get_visible(user=request.user, public_id=section_id)
         publicity = award_services.publicity_publish(user=request.user, section_id=section.pk,
                                                      ends_at=_when(request, "ends_at"))
         return Response(publicity_json(publicity), status=status.HTTP_201_CREATED)
@@ -314,7 +314,7 @@ class PublicityView(APIView):
 class PublicityObjectionView(APIView):
     @extend_schema(request=dict, responses={201: dict})
     def post(self, request, section_id):
-        section = section_for(request, section_id)
+        section = section_get_visible(user=request.user, public_id=section_id)
         objection = award_services.publicity_objection_raise(user=request.user, section_id=section.pk,
                                                              text=request.data.get("text", ""))
         return Response({"id": objection.pk, "answer_due": objection.answer_due.isoformat()},
@@ -334,7 +334,7 @@ class AwardView(APIView):
 
     @extend_schema(request=dict, responses={201: dict})
     def post(self, request, section_id):
-        section = section_for(request, section_id)
+        section = section_get_visible(user=request.user, public_id=section_id)
         award = award_services.award_make(user=request.user, section_id=section.pk,
                                           bid_id=request.data.get("bid") or None)
         return Response({"winner": award.bid.organization.name, "bid": award.bid.public_id, "rank": award.rank,
@@ -345,7 +345,7 @@ class AwardView(APIView):
 class ContractView(APIView):
     @extend_schema(request=dict, responses={201: dict})
     def post(self, request, section_id):
-        section = section_for(request, section_id)
+        section = section_get_visible(user=request.user, public_id=section_id)
         amount = request.data.get("amount")
         try:
             amount = Decimal(str(amount)) if amount not in (None, "") else None
@@ -359,7 +359,7 @@ class ContractView(APIView):
 class AwardNoticeView(APIView):
     @extend_schema(responses={(200, "application/pdf"): bytes})
     def get(self, request, section_id):
-        section = section_for(request, section_id)
+        section = section_get_visible(user=request.user, public_id=section_id)
         award = getattr(section, "award", None) if hasattr(section, "award") else None
         if award is None:
             raise NotFound(_("The section is not awarded."))

@@ -17,6 +17,7 @@ from experts.services import draws, evaluation, pool
 from experts.services.evaluation import scored_criteria, valid_bids
 from trading.files import open_stored
 from trading.models import Section, User
+from trading.selectors import section_get_managed, section_get_visible
 from trading.services.errors import DomainError
 from trading.web.decorators import role_required
 
@@ -96,8 +97,7 @@ def draw_detail(request, draw_id):
 
 @role_required(User.Role.AGENCY)
 def section_experts(request, public_id):
-    section = get_object_or_404(Section.objects.select_related("project"), public_id=public_id,
-                                project__agency=request.user.organization_id)
+    section = section_get_managed(user=request.user, public_id=public_id)
     if request.method == "POST":
         _agency_action(request, section)
         return redirect("section_experts", public_id=public_id)
@@ -173,7 +173,7 @@ def _member_or_404(request, section):
 
 @role_required(User.Role.EXPERT)
 def evaluation_room(request, public_id):
-    section = get_object_or_404(Section.objects.select_related("project"), public_id=public_id)
+    section = section_get_visible(user=request.user, public_id=public_id)
     member = _member_or_404(request, section)
     if request.method == "POST":
         _member_action(request, section)
@@ -232,7 +232,7 @@ def _member_action(request, section: Section) -> None:
 
 @role_required(User.Role.EXPERT)
 def evaluation_document(request, public_id, bid_id):
-    section = get_object_or_404(Section, public_id=public_id)
+    section = section_get_visible(user=request.user, public_id=public_id)
     try:
         document = evaluation.document_for(user=request.user, section=section, bid_id=bid_id)
     except DomainError:
@@ -243,7 +243,7 @@ def evaluation_document(request, public_id, bid_id):
 
 @role_required(User.Role.EXPERT, User.Role.AGENCY, *SUPERVISION)
 def evaluation_report(request, public_id):
-    section = get_object_or_404(Section.objects.select_related("project"), public_id=public_id)
+    section = section_get_visible(user=request.user, public_id=public_id)
     record = Evaluation.objects.filter(section=section, status=Evaluation.Status.REPORTED).first()
     user = request.user
     allowed = (user.has_role(*SUPERVISION) or (user.has_role(User.Role.AGENCY)

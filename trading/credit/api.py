@@ -13,11 +13,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from trading.api.errors import error_response
-from trading.api.views import section_for
 from trading.credit.models import CreditAppeal, CreditRecord
 from trading.credit.services import blacklist, collusion
 from trading.files import open_stored
 from trading.models import Organization
+from trading.selectors import section_get_visible
 from trading.services.errors import NotFound
 from trading.supervision.models import DeadlineAlert, ServiceRating
 from trading.supervision.services import alerts as supervision
@@ -160,7 +160,7 @@ class CollusionSignalsView(APIView):
 
     @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request, section_id: str):
-        section = section_for(request, section_id)
+        section = section_get_visible(user=request.user, public_id=section_id)
         if not collusion.can_see_signals(user=request.user, section=section):
             return error_response(code="forbidden", http_status=403,
                                   message=_("Only supervisors and the evaluation committee see collusion signals."))
@@ -205,7 +205,7 @@ def rating_out(rating: ServiceRating) -> dict:
 class SectionRatingsView(APIView):
     @extend_schema(request=RatingIn, responses={201: dict})
     def post(self, request, section_id: str):
-        section = section_for(request, section_id)
+        section = section_get_visible(user=request.user, public_id=section_id)
         data = parsed(RatingIn, request.data)
         rating = ratings.rating_submit(user=request.user, section=section, **data)
         return Response(rating_out(rating), status=status.HTTP_201_CREATED)
