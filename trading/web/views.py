@@ -152,7 +152,7 @@ def objection_submit(request, public_id: str):
 WORKSPACES = {
     User.Role.AGENCY: "agency_workspace",
     User.Role.BIDDER: "bidder_workspace",
-    User.Role.SUPERVISOR: "supervisor_overview",
+    User.Role.SUPERVISOR: "supervision_dashboard",
     User.Role.EXPERT: "expert_home",
 }
 
