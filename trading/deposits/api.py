@@ -105,16 +105,6 @@ class ForfeitureDecisionView(APIView):
         return Response({"id": forfeiture.pk, "status": forfeiture.status})
 
 
-class CollusionSignalsView(APIView):
-    @extend_schema(responses={200: dict})
-    def get(self, request):
-        qs = sel.collusion_signals_visible_to(user=request.user)
-        return Response([{"id": s.public_id, "kind": s.kind, "section": s.section.public_id,
-                          "organizations": [{"id": o.public_id, "name": o.name, "credit_code": o.credit_code}
-                                            for o in s.organizations.all()],
-                          "evidence": s.evidence, "created_at": s.created_at} for s in qs[:500]])
-
-
 class AlertsView(APIView):
     @extend_schema(responses={200: dict})
     def get(self, request):

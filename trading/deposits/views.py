@@ -7,6 +7,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from trading import selectors
+from trading.credit.selectors import collusion_signals_visible_to
 from trading.deposits import selectors as sel
 from trading.deposits.api import _day, report_csv
 from trading.deposits.models import DepositForfeiture
@@ -30,7 +31,7 @@ def bidder_deposit(request, public_id: str):
 def section_deposits(request, public_id: str):
     section = selectors.section_get_visible(user=request.user, public_id=public_id)
     rows = sel.section_deposits(user=request.user, section=section)
-    signals = sel.collusion_signals_visible_to(user=request.user, section=section) \
+    signals = collusion_signals_visible_to(user=request.user, section=section) \
         if sel.is_platform(request.user) else []
     return render(request, "deposits/section.html", {"section": section, "rows": rows, "signals": signals})
 
@@ -60,7 +61,7 @@ def supervision(request):
         "forfeitures": sel.forfeitures_visible_to(user=request.user, status=DepositForfeiture.Status.PENDING),
         "decided": sel.forfeitures_visible_to(user=request.user).exclude(
             status=DepositForfeiture.Status.PENDING)[:50],
-        "signals": sel.collusion_signals_visible_to(user=request.user).filter(kind="same_payer_account")[:100],
+        "signals": collusion_signals_visible_to(user=request.user).filter(kind="same_payer_account")[:100],
         "alerts": sel.alerts_visible_to(user=request.user)})
 
 

@@ -15,7 +15,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from timestamps.models import LedgerAnchor, LedgerEntry
 from trading import selectors
-from trading.credit.models import CollusionSignal, CreditAppeal, CreditRecord
+from trading.credit.models import CreditAppeal, CreditRecord
+from trading.credit.selectors import collusion_signals_visible_to, signal_as_dict
 from trading.credit.services import blacklist, collusion
 from trading.models import Organization, Section, User
 from trading.services.errors import DomainError
@@ -48,8 +49,8 @@ def supervision_dashboard(request):
         "live_count": sum(n for value, _label, n in tabs if value in supervision.LIVE_STATUSES),
         "alerts": console.alerts_for_console(user=request.user),
         "pending_objections": console.objections_pending(user=request.user),
-        "signals": [(s, collusion.kind_label(s.kind)) for s in CollusionSignal.objects.select_related(
-            "section__project").prefetch_related("organizations").order_by("-created_at")[:20]],
+        "signals": [(s, collusion.kind_label(s.kind))
+                    for s in collusion_signals_visible_to(user=request.user)[:20]],
         "ratings": supervision.rating_summary(),
         "appeals": CreditAppeal.objects.filter(status=CreditAppeal.Status.PENDING).select_related("record"),
         "ledger": LedgerEntry.objects.order_by("-seq")[:LEDGER_ROWS],
@@ -98,7 +99,7 @@ def supervision_alert(request, alert_id: int):
 @supervisor_only
 def supervision_signals(request, public_id: str):
     section = selectors.section_get_visible(user=request.user, public_id=public_id)
-    signals = [collusion.signal_as_dict(s) for s in collusion.signals_for(user=request.user, section=section)]
+    signals = [signal_as_dict(s) for s in collusion_signals_visible_to(user=request.user, section=section)]
     return render(request, "supervision/signals.html", {"section": section, "signals": signals})
 
 
