@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from experts import selectors
+from experts.actions import EvaluationAction, evaluation_act
 from experts.models import Evaluation, Expert, Publicity
 from experts.services import award as award_services
 from experts.services import draws, evaluation, pool
@@ -178,85 +179,43 @@ class InvitationAnswerView(APIView):
         return Response(invitation_json(pick))
 
 
-def evaluation_state(*, user, section) -> dict:
-    """The committee member's view: anonymous seats (R25), the bids, its own scores; supervisors see it too."""
-    member = selectors.member_of(user=user, section=section)
-    if member is None and not is_supervisor(user):
-        raise PermissionDenied(_("Only committee members and supervisors follow the evaluation."))
-    record = Evaluation.objects.filter(section=section).first()
-    if record is None:
-        raise NotFound(_("The evaluation has not started."))
-    members = selectors.committee(section)
-    bids = [{"id": b.public_id, "bidder": b.organization.name, "price": str(evaluation.bid_price(b)),
-             "received_at": b.received_at.isoformat(),
-             "documents": getattr(getattr(b, "evaluation_document", None), "storage_path", "") != ""}
-            for b in evaluation.valid_bids(section).select_related("evaluation_document")]
-    state = {"section": section.public_id, "status": record.status, "method": section.evaluation_method,
-             "criteria": section.criteria, "price_settings": record.price_settings,
-             "leader_seat": record.leader.seat if record.leader_id else None,
-             "seats": [{"seat": m.seat, "status": m.status, "declared": bool(m.declared_at),
-                        "submitted": bool(m.scores_submitted_at), "signed": m.signature_kind or None}
-                       for m in members],
-             "bids": bids, "result": record.result if record.status != Evaluation.Status.SCORING else None,
-             "report": bool(record.report_path)}
-    if member is not None:
-        state["me"] = {"seat": member.seat, "declared": bool(member.declared_at), "vote": member.leader_vote,
-                       "submitted": bool(member.scores_submitted_at), "signed": member.signature_kind or None,
-                       "scores": [[s.bid.public_id, s.criterion, str(s.value)]
-                                  for s in member.scores.select_related("bid")],
-                       "verdicts": [[v.bid.public_id, v.passes, v.reason] for v in member.verdicts.select_related("bid")]}
-    return state
-
-
 class EvaluationView(APIView):
     @extend_schema(responses=dict)
     def get(self, request, section_id):
-        return Response(evaluation_state(user=request.user, section=section_get_visible(user=request.user, public_id=section_id)))
+        section = section_get_visible(user=request.user, public_id=section_id)
+        return Response(selectors.evaluation_state_for(user=request.user, section=section))
+
+
+def _action_arguments(action: EvaluationAction, data) -> dict:
+    arguments = {"conflict": bool(data.get("conflict")), "text": data.get("text", ""),
+                 "bid_id": str(data.get("bid", "")), "reason": data.get("reason", ""),
+                 "passes": data.get("passes", True) not in (False, "false", "0", 0),
+                 "agree": data.get("agree", True) not in (False, "false", "0"),
+                 "price_settings": data.get("price_settings")}
+    if action == EvaluationAction.LEADER_VOTE:
+        try:
+            arguments["seat"] = int(data.get("seat"))
+        except (TypeError, ValueError):
+            raise ExpertError(_("Give the seat number."), field="seat") from None
+    if action == EvaluationAction.SCORES:
+        arguments["scores"] = data.get("scores") or {}
+        if not isinstance(arguments["scores"], dict):
+            raise ExpertError(_("scores maps criterion numbers to scores."), field="scores")
+    return arguments
 
 
 class EvaluationActionView(APIView):
-    """POST sections/<id>/evaluation/<action>: start, declaration, leader-vote, scores, submit, conclude, sign, finalize."""
+    """POST sections/<id>/evaluation/<action>, one of EvaluationAction."""
 
     @extend_schema(request=dict, responses=dict)
     def post(self, request, section_id, action):
         section = section_get_visible(user=request.user, public_id=section_id)
-        data, user, pk = request.data, request.user, section.pk
-        if action == "start":
-            evaluation.evaluation_start(user=user, section_id=pk, price_settings=data.get("price_settings"))
+        action = EvaluationAction.parse(action)
+        evaluation_act(user=request.user, section_id=section.pk, action=action,
+                       **_action_arguments(action, request.data))
+        if action == EvaluationAction.START:
             return Response({"status": "evaluating"}, status=status.HTTP_201_CREATED)
-        if action == "declaration":
-            evaluation.member_declare(user=user, section_id=pk, conflict=bool(data.get("conflict")),
-                                      text=data.get("text", ""))
-        elif action == "leader-vote":
-            try:
-                seat = int(data.get("seat"))
-            except (TypeError, ValueError):
-                raise ExpertError(_("Give the seat number."), field="seat") from None
-            evaluation.leader_vote(user=user, section_id=pk, seat=seat)
-        elif action == "scores":
-            scores = data.get("scores") or {}
-            if not isinstance(scores, dict):
-                raise ExpertError(_("scores maps criterion numbers to scores."), field="scores")
-            evaluation.score_save(user=user, section_id=pk, bid_id=str(data.get("bid", "")), scores=scores,
-                                  passes=data.get("passes", True) not in (False, "false", "0", 0),
-                                  reason=data.get("reason", ""))
-        elif action == "submit":
-            evaluation.scores_submit(user=user, section_id=pk)
-        elif action == "conclude":
-            evaluation.report_conclude(user=user, section_id=pk)
-        elif action == "sign":
-            evaluation.report_sign(user=user, section_id=pk, agree=data.get("agree", True) not in (False, "false", "0"),
-                                   reason=data.get("reason", ""))
-        elif action == "finalize":
-            evaluation.report_finalize(user=user, section_id=pk)
-        else:
-            raise NotFound(_("Not found."))
-        return Response(evaluation_state(user=user, section=section))
-
-
-def _may_read_report(user, section) -> bool:
-    return (is_supervisor(user) or is_section_agency(user, section)
-            or selectors.member_of(user=user, section=section) is not None)
+        return Response(selectors.evaluation_state_for(user=request.user, section=section))
 
 
 class ReportPdfView(APIView):
@@ -264,7 +223,7 @@ class ReportPdfView(APIView):
     def get(self, request, section_id):
         section = section_get_visible(user=request.user, public_id=section_id)
         record = Evaluation.objects.filter(section=section, status=Evaluation.Status.REPORTED).first()
-        if not _may_read_report(request.user, section):
+        if not selectors.report_readable_by(user=request.user, section=section):
             raise PermissionDenied(_("Only the committee, the agency and supervisors read the report."))
         if record is None:
             raise NotFound(_("The report is not final."))
