@@ -256,14 +256,6 @@ def alert_acknowledge(*, user, alert_id: int, now: datetime | None = None) -> De
     return alert
 
 
-def live_sections() -> list[dict]:
-    """Every section between publication and award, with the phase it is in."""
-    sections = list(Section.objects.filter(status__in=LIVE_STATUSES).select_related("project__agency")
-                    .order_by("bid_deadline"))
-    phases = section_phases(sections)
-    return [{"section": section, "phase": phases.get(section.pk, "")} for section in sections]
-
-
 def section_phases(sections: list[Section]) -> dict[int, str]:
     """The step within its status that each section is at: the opening room's phase, or the evaluation's."""
     from bidding.models import OpeningRoom
