@@ -14,9 +14,10 @@ from rest_framework.views import APIView
 from bidding.models import Bid, OpeningKey, OpeningRoom
 from bidding.receipts import receipt_pdf
 from bidding.services import bids, keys, uploads
-from trading.api.views import parsed, section_for
+from trading.api.views import parsed
 from trading.files import open_stored
 from trading.models import User
+from trading.selectors import section_get_visible
 from trading.services.errors import NotFound, PermissionDenied
 from trading.services.registrations import require_registered
 
@@ -55,7 +56,7 @@ class BidderKeysView(APIView):
 class OpeningKeyView(APIView):
     @extend_schema(responses=dict)
     def get(self, request, section_id):
-        section = section_for(request, section_id)
+        section = section_get_visible(user=request.user, public_id=section_id)
         if not request.user.has_role(User.Role.SUPERVISOR, User.Role.ADMIN, User.Role.AGENCY):
             require_registered(user=request.user, section=section)
         key = OpeningKey.objects.filter(section=section).first()
@@ -68,7 +69,7 @@ class OpeningKeyView(APIView):
 class UploadCreateView(APIView):
     @extend_schema(request=UploadIn, responses={201: dict})
     def post(self, request, section_id):
-        section = section_for(request, section_id)
+        section = section_get_visible(user=request.user, public_id=section_id)
         data = parsed(UploadIn, request)
         upload = uploads.upload_create(user=request.user, section=section, size=data["size"],
                                        chunk_size=data["chunk_size"])
@@ -142,7 +143,7 @@ class ReceiptTokenView(APIView):
 class MyBidsView(APIView):
     @extend_schema(responses=dict)
     def get(self, request, section_id):
-        section = section_for(request, section_id)
+        section = section_get_visible(user=request.user, public_id=section_id)
         if not request.user.has_role(User.Role.BIDDER):
             raise PermissionDenied(_("Only a bidder can do this."))
         mine = Bid.objects.filter(section=section, organization=request.user.organization_id)
@@ -170,7 +171,7 @@ class OpeningSnapshotView(APIView):
         from bidding.room.access import room_role
         from bidding.room.snapshot import room_snapshot
 
-        section = section_for(request, section_id)
+        section = section_get_visible(user=request.user, public_id=section_id)
         room = OpeningRoom.objects.filter(section=section).first()
         if room is None:
             raise NotFound(_("This section has no opening room."))
@@ -183,7 +184,7 @@ class OpeningRecordView(APIView):
 
     @extend_schema(responses={(200, "application/pdf"): bytes})
     def get(self, request, section_id):
-        section = section_for(request, section_id)
+        section = section_get_visible(user=request.user, public_id=section_id)
         room = OpeningRoom.objects.filter(section=section).first()
         if room is None or not room.record_path:
             raise NotFound(_("The opening record is not ready."))

@@ -13,7 +13,8 @@ from bidding.room import decrypt, services
 from bidding.room.access import room_role
 from bidding.room.events import BIDDER, HOST, SUPERVISOR, event_for, group_name
 from bidding.room.snapshot import room_missed, room_snapshot
-from trading.services.errors import DomainError
+from trading.selectors import section_get_visible
+from trading.services.errors import DomainError, NotFound
 
 GAP_LIMIT = 50  # a client this far behind is dropped and resumes on reconnect
 
@@ -48,12 +49,15 @@ class OpeningRoomConsumer(AsyncJsonWebsocketConsumer):
 
     @database_sync_to_async
     def _context(self):
-        room = OpeningRoom.objects.select_related("section__project").filter(
-            section__public_id=self.section_public_id).first()
+        user = self.scope.get("user")
+        try:
+            section = section_get_visible(user=user, public_id=self.section_public_id)
+        except NotFound:
+            return None
+        room = OpeningRoom.objects.filter(section=section).first()
         if room is None:
             return None
-        user = self.scope.get("user")
-        return room.pk, room_role(user, room.section), getattr(user, "organization_id", None)
+        return room.pk, room_role(user, section), getattr(user, "organization_id", None)
 
     @database_sync_to_async
     def _snapshot(self):

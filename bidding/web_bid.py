@@ -11,7 +11,6 @@ given here. This keeps the pages Chinese by default even before the catalogue is
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.http import Http404
 from django.shortcuts import render
 from django.urls import path, reverse
 from django.utils import timezone, translation
@@ -303,9 +302,7 @@ def bidder_keys(request):
 
 
 def _section_for_bidder(request, section_id: str) -> Section:
-    section = Section.objects.select_related("project").filter(public_id=section_id).first()
-    if section is None or not selectors.section_visible_to(user=request.user, section=section):
-        raise Http404(gettext("No such section."))
+    section = selectors.section_get_visible(user=request.user, public_id=section_id)
     try:
         require_registered(user=request.user, section=section)
     except DomainError as exc:

@@ -16,6 +16,7 @@ from django.utils import timezone, translation
 from bidding.models import OpeningRoom
 from bidding.room.access import room_role
 from bidding.room.snapshot import room_snapshot
+from trading import selectors
 
 # key: (简体中文, English). Placeholders in braces are filled in by room.js.
 ROOM_STRINGS: dict[str, tuple[str, str]] = {
@@ -218,11 +219,10 @@ def room_strings(language: str | None = None) -> dict[str, str]:
 
 
 def opening_room(request, section_id: str):
-    room = OpeningRoom.objects.select_related("section__project__agency").filter(
-        section__public_id=section_id).first()
-    if room is None or room.section.status == room.section.Status.DRAFT:
+    section = selectors.section_get_visible(user=request.user, public_id=section_id)
+    room = OpeningRoom.objects.filter(section=section).first()
+    if room is None:
         raise Http404
-    section = room.section
     role = room_role(request.user, section)
     me = None
     if role == "bidder":

@@ -12,13 +12,14 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from experts import selectors
+from experts.actions import EvaluationAction, evaluation_act
 from experts.models import Evaluation, Expert, Publicity
 from experts.services import award as award_services
 from experts.services import draws, evaluation, pool
 from experts.services.access import is_section_agency, is_supervisor, require_supervisor
 from experts.services.errors import ExpertError
-from trading.api.views import section_for
 from trading.files import open_stored
+from trading.selectors import section_get_visible
 from trading.services.errors import NotFound, PermissionDenied
 
 
@@ -134,7 +135,7 @@ class DrawEntropyView(APIView):
 class SectionDrawsView(APIView):
     @extend_schema(responses=dict)
     def get(self, request, section_id):
-        section = section_for(request, section_id)
+        section = section_get_visible(user=request.user, public_id=section_id)
         if not (is_supervisor(request.user) or is_section_agency(request.user, section)):
             raise PermissionDenied(_("Only supervisors and the section's agency see its draws."))
         qs = selectors.section_draws_for(user=request.user, section=section)
@@ -142,7 +143,7 @@ class SectionDrawsView(APIView):
 
     @extend_schema(request=dict, responses={201: dict})
     def post(self, request, section_id):
-        section = section_for(request, section_id)
+        section = section_get_visible(user=request.user, public_id=section_id)
         draw = draws.draw_request(
             user=request.user, section_id=section.pk, groups=request.data.get("groups"),
             owner_representatives=request.data.get("owner_representatives", 0),
@@ -178,93 +179,51 @@ class InvitationAnswerView(APIView):
         return Response(invitation_json(pick))
 
 
-def evaluation_state(*, user, section) -> dict:
-    """The committee member's view: anonymous seats (R25), the bids, its own scores; supervisors see it too."""
-    member = selectors.member_of(user=user, section=section)
-    if member is None and not is_supervisor(user):
-        raise PermissionDenied(_("Only committee members and supervisors follow the evaluation."))
-    record = Evaluation.objects.filter(section=section).first()
-    if record is None:
-        raise NotFound(_("The evaluation has not started."))
-    members = selectors.committee(section)
-    bids = [{"id": b.public_id, "bidder": b.organization.name, "price": str(evaluation.bid_price(b)),
-             "received_at": b.received_at.isoformat(),
-             "documents": getattr(getattr(b, "evaluation_document", None), "storage_path", "") != ""}
-            for b in evaluation.valid_bids(section).select_related("evaluation_document")]
-    state = {"section": section.public_id, "status": record.status, "method": section.evaluation_method,
-             "criteria": section.criteria, "price_settings": record.price_settings,
-             "leader_seat": record.leader.seat if record.leader_id else None,
-             "seats": [{"seat": m.seat, "status": m.status, "declared": bool(m.declared_at),
-                        "submitted": bool(m.scores_submitted_at), "signed": m.signature_kind or None}
-                       for m in members],
-             "bids": bids, "result": record.result if record.status != Evaluation.Status.SCORING else None,
-             "report": bool(record.report_path)}
-    if member is not None:
-        state["me"] = {"seat": member.seat, "declared": bool(member.declared_at), "vote": member.leader_vote,
-                       "submitted": bool(member.scores_submitted_at), "signed": member.signature_kind or None,
-                       "scores": [[s.bid.public_id, s.criterion, str(s.value)]
-                                  for s in member.scores.select_related("bid")],
-                       "verdicts": [[v.bid.public_id, v.passes, v.reason] for v in member.verdicts.select_related("bid")]}
-    return state
-
-
 class EvaluationView(APIView):
     @extend_schema(responses=dict)
     def get(self, request, section_id):
-        return Response(evaluation_state(user=request.user, section=section_for(request, section_id)))
+        section = section_get_visible(user=request.user, public_id=section_id)
+        return Response(selectors.evaluation_state_for(user=request.user, section=section))
+
+
+def _action_arguments(action: EvaluationAction, data) -> dict:
+    arguments = {"conflict": bool(data.get("conflict")), "text": data.get("text", ""),
+                 "bid_id": str(data.get("bid", "")), "reason": data.get("reason", ""),
+                 "passes": data.get("passes", True) not in (False, "false", "0", 0),
+                 "agree": data.get("agree", True) not in (False, "false", "0"),
+                 "price_settings": data.get("price_settings")}
+    if action == EvaluationAction.LEADER_VOTE:
+        try:
+            arguments["seat"] = int(data.get("seat"))
+        except (TypeError, ValueError):
+            raise ExpertError(_("Give the seat number."), field="seat") from None
+    if action == EvaluationAction.SCORES:
+        arguments["scores"] = data.get("scores") or {}
+        if not isinstance(arguments["scores"], dict):
+            raise ExpertError(_("scores maps criterion numbers to scores."), field="scores")
+    return arguments
 
 
 class EvaluationActionView(APIView):
-    """POST sections/<id>/evaluation/<action>: start, declaration, leader-vote, scores, submit, conclude, sign, finalize."""
+    """POST sections/<id>/evaluation/<action>, one of EvaluationAction."""
 
     @extend_schema(request=dict, responses=dict)
     def post(self, request, section_id, action):
-        section = section_for(request, section_id)
-        data, user, pk = request.data, request.user, section.pk
-        if action == "start":
-            evaluation.evaluation_start(user=user, section_id=pk, price_settings=data.get("price_settings"))
+        section = section_get_visible(user=request.user, public_id=section_id)
+        action = EvaluationAction.parse(action)
+        evaluation_act(user=request.user, section_id=section.pk, action=action,
+                       **_action_arguments(action, request.data))
+        if action == EvaluationAction.START:
             return Response({"status": "evaluating"}, status=status.HTTP_201_CREATED)
-        if action == "declaration":
-            evaluation.member_declare(user=user, section_id=pk, conflict=bool(data.get("conflict")),
-                                      text=data.get("text", ""))
-        elif action == "leader-vote":
-            try:
-                seat = int(data.get("seat"))
-            except (TypeError, ValueError):
-                raise ExpertError(_("Give the seat number."), field="seat") from None
-            evaluation.leader_vote(user=user, section_id=pk, seat=seat)
-        elif action == "scores":
-            scores = data.get("scores") or {}
-            if not isinstance(scores, dict):
-                raise ExpertError(_("scores maps criterion numbers to scores."), field="scores")
-            evaluation.score_save(user=user, section_id=pk, bid_id=str(data.get("bid", "")), scores=scores,
-                                  passes=data.get("passes", True) not in (False, "false", "0", 0),
-                                  reason=data.get("reason", ""))
-        elif action == "submit":
-            evaluation.scores_submit(user=user, section_id=pk)
-        elif action == "conclude":
-            evaluation.report_conclude(user=user, section_id=pk)
-        elif action == "sign":
-            evaluation.report_sign(user=user, section_id=pk, agree=data.get("agree", True) not in (False, "false", "0"),
-                                   reason=data.get("reason", ""))
-        elif action == "finalize":
-            evaluation.report_finalize(user=user, section_id=pk)
-        else:
-            raise NotFound(_("Not found."))
-        return Response(evaluation_state(user=user, section=section))
-
-
-def _may_read_report(user, section) -> bool:
-    return (is_supervisor(user) or is_section_agency(user, section)
-            or selectors.member_of(user=user, section=section) is not None)
+        return Response(selectors.evaluation_state_for(user=request.user, section=section))
 
 
 class ReportPdfView(APIView):
     @extend_schema(responses={(200, "application/pdf"): bytes})
     def get(self, request, section_id):
-        section = section_for(request, section_id)
+        section = section_get_visible(user=request.user, public_id=section_id)
         record = Evaluation.objects.filter(section=section, status=Evaluation.Status.REPORTED).first()
-        if not _may_read_report(request.user, section):
+        if not selectors.report_readable_by(user=request.user, section=section):
             raise PermissionDenied(_("Only the committee, the agency and supervisors read the report."))
         if record is None:
             raise NotFound(_("The report is not final."))
@@ -275,7 +234,7 @@ class ReportPdfView(APIView):
 class BidDocumentsView(APIView):
     @extend_schema(responses={(200, "application/octet-stream"): bytes})
     def get(self, request, section_id, bid_id):
-        section = section_for(request, section_id)
+        section = section_get_visible(user=request.user, public_id=section_id)
         document = evaluation.document_for(user=request.user, section=section, bid_id=bid_id)
         return FileResponse(open_stored(document.storage_path), as_attachment=True,
                             filename=f"bid-{bid_id}.zip", content_type="application/octet-stream")
@@ -295,7 +254,7 @@ class PublicityView(APIView):
 
     @extend_schema(responses=dict)
     def get(self, request, section_id):
-        section = section_for(request, section_id)
+        section = section_get_visible(user=request.user, public_id=section_id)
         publicity = Publicity.objects.filter(section=section).first()
         if publicity is None:
             raise NotFound(_("The candidates are not public."))
@@ -305,7 +264,7 @@ class PublicityView(APIView):
     def post(self, request, section_id):
         if not request.user.is_authenticated:
             raise PermissionDenied(_("Log in first."))
-        section = section_for(request, section_id)
+        section = section_get_visible(user=request.user, public_id=section_id)
         publicity = award_services.publicity_publish(user=request.user, section_id=section.pk,
                                                      ends_at=_when(request, "ends_at"))
         return Response(publicity_json(publicity), status=status.HTTP_201_CREATED)
@@ -314,7 +273,7 @@ class PublicityView(APIView):
 class PublicityObjectionView(APIView):
     @extend_schema(request=dict, responses={201: dict})
     def post(self, request, section_id):
-        section = section_for(request, section_id)
+        section = section_get_visible(user=request.user, public_id=section_id)
         objection = award_services.publicity_objection_raise(user=request.user, section_id=section.pk,
                                                              text=request.data.get("text", ""))
         return Response({"id": objection.pk, "answer_due": objection.answer_due.isoformat()},
@@ -334,7 +293,7 @@ class AwardView(APIView):
 
     @extend_schema(request=dict, responses={201: dict})
     def post(self, request, section_id):
-        section = section_for(request, section_id)
+        section = section_get_visible(user=request.user, public_id=section_id)
         award = award_services.award_make(user=request.user, section_id=section.pk,
                                           bid_id=request.data.get("bid") or None)
         return Response({"winner": award.bid.organization.name, "bid": award.bid.public_id, "rank": award.rank,
@@ -345,7 +304,7 @@ class AwardView(APIView):
 class ContractView(APIView):
     @extend_schema(request=dict, responses={201: dict})
     def post(self, request, section_id):
-        section = section_for(request, section_id)
+        section = section_get_visible(user=request.user, public_id=section_id)
         amount = request.data.get("amount")
         try:
             amount = Decimal(str(amount)) if amount not in (None, "") else None
@@ -359,7 +318,7 @@ class ContractView(APIView):
 class AwardNoticeView(APIView):
     @extend_schema(responses={(200, "application/pdf"): bytes})
     def get(self, request, section_id):
-        section = section_for(request, section_id)
+        section = section_get_visible(user=request.user, public_id=section_id)
         award = getattr(section, "award", None) if hasattr(section, "award") else None
         if award is None:
             raise NotFound(_("The section is not awarded."))

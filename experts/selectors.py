@@ -1,10 +1,12 @@
 """Reads of the experts app, with access control inside. Names stay sealed until the result (R25)."""
 
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext_lazy as _
 
-from experts.models import Draw, Expert, Pick
+from experts.models import Draw, Evaluation, Expert, Pick
 from experts.services.access import is_section_agency, is_supervisor
 from trading.models import Section, User
+from trading.services.errors import NotFound, PermissionDenied
 
 
 def experts_for_supervisor(*, user, q: str = "", specialty: str = "", status: str = "") -> QuerySet:
@@ -94,3 +96,42 @@ def member_of(*, user, section: Section) -> Pick | None:
         return None
     return (Pick.objects.filter(draw__section=section, expert__user=user, status=Pick.Status.CONFIRMED,
                                 seat__isnull=False).select_related("expert").first())
+
+
+def evaluation_state_for(*, user, section: Section) -> dict:
+    """The evaluation as this user may follow it: a committee member sees anonymous seats (R25), the bids and its
+    own scores; supervisors see the same without a seat. Anyone else PermissionDenied; not started NotFound."""
+    from experts.services import evaluation
+
+    member = member_of(user=user, section=section)
+    if member is None and not is_supervisor(user):
+        raise PermissionDenied(_("Only committee members and supervisors follow the evaluation."))
+    record = Evaluation.objects.filter(section=section).first()
+    if record is None:
+        raise NotFound(_("The evaluation has not started."))
+    members = committee(section)
+    bids = [{"id": b.public_id, "bidder": b.organization.name, "price": str(evaluation.bid_price(b)),
+             "received_at": b.received_at.isoformat(),
+             "documents": getattr(getattr(b, "evaluation_document", None), "storage_path", "") != ""}
+            for b in evaluation.valid_bids(section).select_related("evaluation_document")]
+    state = {"section": section.public_id, "status": record.status, "method": section.evaluation_method,
+             "criteria": section.criteria, "price_settings": record.price_settings,
+             "leader_seat": record.leader.seat if record.leader_id else None,
+             "seats": [{"seat": m.seat, "status": m.status, "declared": bool(m.declared_at),
+                        "submitted": bool(m.scores_submitted_at), "signed": m.signature_kind or None}
+                       for m in members],
+             "bids": bids, "result": record.result if record.status != Evaluation.Status.SCORING else None,
+             "report": bool(record.report_path)}
+    if member is not None:
+        state["me"] = {"seat": member.seat, "declared": bool(member.declared_at), "vote": member.leader_vote,
+                       "submitted": bool(member.scores_submitted_at), "signed": member.signature_kind or None,
+                       "scores": [[s.bid.public_id, s.criterion, str(s.value)]
+                                  for s in member.scores.select_related("bid")],
+                       "verdicts": [[v.bid.public_id, v.passes, v.reason] for v in member.verdicts.select_related("bid")]}
+    return state
+
+
+def report_readable_by(*, user, section: Section) -> bool:
+    """评标报告: the committee, the section's agency and supervisors read it."""
+    return (is_supervisor(user) or is_section_agency(user, section)
+            or member_of(user=user, section=section) is not None)

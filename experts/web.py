@@ -11,12 +11,14 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from experts import selectors
+from experts.actions import EvaluationAction, evaluation_act
 from experts.models import SPECIALTIES, Draw, Evaluation, EvaluationDocument, Expert, Publicity
 from experts.services import award as award_services
 from experts.services import draws, evaluation, pool
 from experts.services.evaluation import scored_criteria, valid_bids
 from trading.files import open_stored
 from trading.models import Section, User
+from trading.selectors import section_get_managed, section_get_visible
 from trading.services.errors import DomainError
 from trading.web.decorators import role_required
 
@@ -96,8 +98,7 @@ def draw_detail(request, draw_id):
 
 @role_required(User.Role.AGENCY)
 def section_experts(request, public_id):
-    section = get_object_or_404(Section.objects.select_related("project"), public_id=public_id,
-                                project__agency=request.user.organization_id)
+    section = section_get_managed(user=request.user, public_id=public_id)
     if request.method == "POST":
         _agency_action(request, section)
         return redirect("section_experts", public_id=public_id)
@@ -124,8 +125,8 @@ def _agency_action(request, section: Section) -> None:
             evaluation_starts_at=_local(p.get("starts_at")), evaluation_ends_at=_local(p.get("ends_at")),
             place=p.get("place", ""), remote=p.get("remote") == "on"),
             _("The draw is committed; it runs when the supervisor adds entropy."))
-    elif action == "start":
-        _attempt(request, lambda: evaluation.evaluation_start(user=user, section_id=section.pk),
+    elif action == EvaluationAction.START:
+        _attempt(request, lambda: evaluation_act(user=user, section_id=section.pk, action=EvaluationAction.START),
                  _("The evaluation has started."))
     elif action == "publicity":
         _attempt(request, lambda: award_services.publicity_publish(user=user, section_id=section.pk,
@@ -173,7 +174,7 @@ def _member_or_404(request, section):
 
 @role_required(User.Role.EXPERT)
 def evaluation_room(request, public_id):
-    section = get_object_or_404(Section.objects.select_related("project"), public_id=public_id)
+    section = section_get_visible(user=request.user, public_id=public_id)
     member = _member_or_404(request, section)
     if request.method == "POST":
         _member_action(request, section)
@@ -202,37 +203,35 @@ def evaluation_room(request, public_id):
 
 
 def _member_action(request, section: Section) -> None:
-    p, user, pk = request.POST, request.user, section.pk
-    action = p.get("action")
-    if action == "declare":
-        conflict = p.get("conflict") == "yes"
-        _attempt(request, lambda: evaluation.member_declare(user=user, section_id=pk, conflict=conflict,
-                                                            text=p.get("text", "")),
-                 _("You withdrew from the committee (R24).") if conflict else _("Declaration signed."))
-    elif action == "vote":
-        _attempt(request, lambda: evaluation.leader_vote(user=user, section_id=pk, seat=int(p.get("seat") or 0)),
-                 _("Vote recorded."))
-    elif action == "score":
-        scores = {key[6:]: value for key, value in p.items() if key.startswith("score_") and value.strip()}
-        _attempt(request, lambda: evaluation.score_save(
-            user=user, section_id=pk, bid_id=p.get("bid", ""), scores=scores, passes=p.get("passes") != "no",
-            reason=p.get("reason", "")), _("Saved."))
-    elif action == "submit":
-        _attempt(request, lambda: evaluation.scores_submit(user=user, section_id=pk), _("Your scores are submitted."))
-    elif action == "conclude":
-        _attempt(request, lambda: evaluation.report_conclude(user=user, section_id=pk),
-                 _("Scoring closed: the report is ready for signatures."))
-    elif action == "sign":
-        agree = p.get("agree") != "no"
-        _attempt(request, lambda: evaluation.report_sign(user=user, section_id=pk, agree=agree,
-                                                         reason=p.get("reason", "")), _("Report signed."))
-    elif action == "finalize":
-        _attempt(request, lambda: evaluation.report_finalize(user=user, section_id=pk), _("The report is final."))
+    p = request.POST
+    try:
+        action = EvaluationAction.parse(p.get("action", ""))
+    except DomainError:
+        return
+    if action == EvaluationAction.START:
+        return  # the agency starts the evaluation, from its own page
+    conflict = p.get("conflict") == "yes"
+    done = {
+        EvaluationAction.DECLARATION: _("You withdrew from the committee (R24).") if conflict
+        else _("Declaration signed."),
+        EvaluationAction.LEADER_VOTE: _("Vote recorded."),
+        EvaluationAction.SCORES: _("Saved."),
+        EvaluationAction.SUBMIT: _("Your scores are submitted."),
+        EvaluationAction.CONCLUDE: _("Scoring closed: the report is ready for signatures."),
+        EvaluationAction.SIGN: _("Report signed."),
+        EvaluationAction.FINALIZE: _("The report is final."),
+    }[action]
+    arguments = {"conflict": conflict, "text": p.get("text", ""), "seat": int(p.get("seat") or 0),
+                 "bid_id": p.get("bid", ""), "passes": p.get("passes") != "no", "reason": p.get("reason", ""),
+                 "agree": p.get("agree") != "no",
+                 "scores": {key[6:]: value for key, value in p.items() if key.startswith("score_") and value.strip()}}
+    _attempt(request, lambda: evaluation_act(user=request.user, section_id=section.pk, action=action, **arguments),
+             done)
 
 
 @role_required(User.Role.EXPERT)
 def evaluation_document(request, public_id, bid_id):
-    section = get_object_or_404(Section, public_id=public_id)
+    section = section_get_visible(user=request.user, public_id=public_id)
     try:
         document = evaluation.document_for(user=request.user, section=section, bid_id=bid_id)
     except DomainError:
@@ -243,13 +242,9 @@ def evaluation_document(request, public_id, bid_id):
 
 @role_required(User.Role.EXPERT, User.Role.AGENCY, *SUPERVISION)
 def evaluation_report(request, public_id):
-    section = get_object_or_404(Section.objects.select_related("project"), public_id=public_id)
+    section = section_get_visible(user=request.user, public_id=public_id)
     record = Evaluation.objects.filter(section=section, status=Evaluation.Status.REPORTED).first()
-    user = request.user
-    allowed = (user.has_role(*SUPERVISION) or (user.has_role(User.Role.AGENCY)
-                                              and section.project.agency_id == user.organization_id)
-               or selectors.member_of(user=user, section=section) is not None)
-    if record is None or not allowed:
+    if record is None or not selectors.report_readable_by(user=request.user, section=section):
         raise Http404
     return FileResponse(open_stored(record.report_path), content_type="application/pdf",
                         filename=f"evaluation-report-{public_id}.pdf")

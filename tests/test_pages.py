@@ -264,7 +264,7 @@ def test_workspace_redirects_by_role(client, world):
     expected = {
         "agency": "agency_workspace",
         "bidder": "bidder_workspace",
-        "supervisor": "supervisor_overview",
+        "supervisor": "supervision_dashboard",
         "expert": "expert_home",
     }
     for role, name in expected.items():

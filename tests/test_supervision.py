@@ -247,10 +247,14 @@ def test_dashboard_shows_live_sections_phases_alerts_ratings_and_ledger(client):
     objection(section, submitted=now - timedelta(days=4), due=now - timedelta(days=1))
     sweep_alerts(now=now)
     client.force_login(supervisor_user())
-    page = client.get("/supervision/")
-    assert page.status_code == 200
-    html = page.content.decode()
-    assert "第一标段 道路施工" in html and "level-overdue" in html and "ledger" in html
+    for path in ("/supervision/", "/supervisor/"):  # the old overview path renders the one console
+        page = client.get(path, HTTP_ACCEPT_LANGUAGE="en")
+        assert page.status_code == 200
+        html = page.content.decode()
+        assert "<h1>Supervision overview</h1>" in html
+        assert "第一标段 道路施工" in html and "level-overdue" in html and "ledger" in html
+        assert "Objections awaiting an answer" in html and "Appeals to decide" in html
+        assert 'href="/supervision/ledger/verify/"' in html
 
 
 def test_ledger_is_verified_from_the_page_and_tampering_is_named(client):
@@ -312,3 +316,56 @@ def test_a_supervisor_publishes_a_record_from_the_form(client):
     page = client.post("/supervision/credit/new/", {**data, "document": SimpleUploadedFile("d.pdf", b"%PDF")})
     record = CreditRecord.objects.get()
     assert page.status_code == 302 and page["Location"] == f"/portal/blacklist/{record.public_id}/"
+
+
+# --- one console, one ledger page, one alert list ------------------------------------------------------
+
+
+def _anchored_chain_with_a_forged_anchor():
+    from timestamps.anchors import ledger_anchor
+    from timestamps.ledger import ledger_append
+    from timestamps.models import LedgerAnchor
+
+    for i in range(3):
+        ledger_append(action="test.entry", data={"i": i})
+    anchor = ledger_anchor(force=True)
+    token = bytearray(anchor.token)
+    token[-10] ^= 0xFF
+    LedgerAnchor.objects.filter(pk=anchor.pk).update(token=bytes(token))
+
+
+@pytest.mark.parametrize("method,path", [("get", "/supervisor/ledger/"), ("get", "/supervision/ledger/verify/"),
+                                         ("post", "/supervision/ledger/verify/")])
+def test_r33_every_ledger_url_checks_the_timestamped_anchors_too(client, method, path):
+    client.force_login(supervisor_user())
+    _anchored_chain_with_a_forged_anchor()
+    html = getattr(client, method)(path, follow=True, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "verify-bad" in html and "does not verify" in html
+
+
+def test_the_console_lists_deadline_and_bank_refund_alerts_once_each(client):
+    from trading.deposits.models import DepositAccount, RefundInstruction
+    from trading.supervision.models import SupervisionAlert
+    from trading.supervision.selectors import alerts_for_console
+
+    section = SectionFactory(status=Section.Status.CONTRACTED)
+    now = timezone.now()
+    late, rejected = (RefundInstruction.objects.create(
+        kind="deposit_refund", reason="contract", section=section, principal=Decimal("200000.00"),
+        account=DepositAccount.objects.create(section=section, organization=OrganizationFactory(),
+                                              virtual_account=f"955800000000000007{i}"),
+        payee_account="6222", payee_name="某公司", created_at=now - timedelta(days=6), due_by=due)
+        for i, due in enumerate((now - timedelta(days=1), now + timedelta(days=3))))
+    sweep_alerts(now=now)
+    SupervisionAlert.objects.create(kind="refund_overdue", section=section, instruction=late, message="逾期退款")
+    SupervisionAlert.objects.create(kind="refund_rejected", section=section, instruction=rejected,
+                                    message="银行拒绝退款")
+    rows = alerts_for_console(user=supervisor_user())
+    messages = [r.message for r in rows]
+    assert "逾期退款" not in messages  # the deadline alert of the same refund already reports it
+    assert "银行拒绝退款" in messages
+    assert rows[0].level == "overdue" and rows[0].deadline_alert_id is not None
+    with pytest.raises(PermissionDenied):
+        alerts_for_console(user=agency_user())
+    client.force_login(supervisor_user())
+    assert "银行拒绝退款" in client.get("/supervision/").content.decode()

@@ -3,6 +3,7 @@
 from datetime import datetime
 
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext_lazy as _
 
 from trading.models import (
     Clarification,
@@ -13,6 +14,7 @@ from trading.models import (
     Section,
     User,
 )
+from trading.services.errors import NotFound
 
 PUBLIC_STATUSES = [s for s in Section.Status.values if s != Section.Status.DRAFT]
 
@@ -43,7 +45,28 @@ def section_visible_to(*, user, section: Section) -> bool:
         return False
     if user.has_role(User.Role.SUPERVISOR, User.Role.ADMIN):
         return True
-    return user.has_role(User.Role.AGENCY) and section.project.agency_id == user.organization_id
+    return is_section_agency(user=user, section=section)
+
+
+def section_get_visible(*, user, public_id: str) -> Section:
+    """标段 by its public id, if this user may see it; a draft hidden from the user is not found (NotFound)."""
+    section = Section.objects.select_related("project__agency").filter(public_id=public_id).first()
+    if section is None or not section_visible_to(user=user, section=section):
+        raise NotFound(_("No such section."))
+    return section
+
+
+def section_get_managed(*, user, public_id: str) -> Section:
+    """A section of the agency's own projects; to any other user it does not exist (NotFound)."""
+    section = section_get_visible(user=user, public_id=public_id)
+    if not is_section_agency(user=user, section=section):
+        raise NotFound(_("No such section."))
+    return section
+
+
+def is_section_agency(*, user, section: Section) -> bool:
+    return (getattr(user, "is_authenticated", False) and user.has_role(User.Role.AGENCY)
+            and section.project.agency_id == user.organization_id)
 
 
 def sections_visible_to(*, user) -> QuerySet:

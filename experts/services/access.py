@@ -2,18 +2,18 @@
 
 from django.utils.translation import gettext_lazy as _
 
+from trading import selectors
 from trading.models import Section, User
 from trading.services.errors import PermissionDenied
 
 
 def require_supervisor(user) -> None:
-    if not getattr(user, "is_authenticated", False) or not user.has_role(User.Role.SUPERVISOR, User.Role.ADMIN):
+    if not is_supervisor(user):
         raise PermissionDenied(_("Only a supervisor can do this."))
 
 
 def require_section_agency(user, section: Section) -> None:
-    if (not getattr(user, "is_authenticated", False) or not user.has_role(User.Role.AGENCY)
-            or section.project.agency_id != user.organization_id):
+    if not is_section_agency(user, section):
         raise PermissionDenied(_("Only the section's agency can do this."))
 
 
@@ -22,5 +22,4 @@ def is_supervisor(user) -> bool:
 
 
 def is_section_agency(user, section: Section) -> bool:
-    return (getattr(user, "is_authenticated", False) and user.has_role(User.Role.AGENCY)
-            and section.project.agency_id == user.organization_id)
+    return selectors.is_section_agency(user=user, section=section)

@@ -17,16 +17,9 @@ from trading import selectors
 from trading.api import serializers as s
 from trading.api.errors import error_response
 from trading.files import open_stored
-from trading.models import ApiToken, DocumentObjection, Project, Section, User
+from trading.models import ApiToken, DocumentObjection, Project, User
 from trading.services import clarifications, lifecycle, organizations, projects, registrations
 from trading.services.errors import NotFound, PermissionDenied
-
-
-def section_for(request, public_id: str) -> Section:
-    section = Section.objects.select_related("project").filter(public_id=public_id).first()
-    if section is None or not selectors.section_visible_to(user=request.user, section=section):
-        raise NotFound(_("No such section."))
-    return section
 
 
 def parsed(serializer_class, request):
@@ -90,13 +83,13 @@ class SectionDetailView(APIView):
 
     @extend_schema(responses=s.SectionOut)
     def get(self, request, section_id):
-        return Response(s.SectionOut(section_for(request, section_id)).data)
+        return Response(s.SectionOut(selectors.section_get_visible(user=request.user, public_id=section_id)).data)
 
     @extend_schema(request=s.SectionIn, responses=s.SectionOut)
     def patch(self, request, section_id):
         if not request.user.is_authenticated:
             raise PermissionDenied(_("Log in first."))
-        section = section_for(request, section_id)
+        section = selectors.section_get_visible(user=request.user, public_id=section_id)
         section = projects.section_update(user=request.user, section_id=section.pk, **parsed(s.SectionIn, request))
         return Response(s.SectionOut(section).data)
 
@@ -141,14 +134,15 @@ class ProjectSectionsView(APIView):
 class SectionPublishView(APIView):
     @extend_schema(request=None, responses=s.SectionOut)
     def post(self, request, section_id):
-        section = lifecycle.section_publish(user=request.user, section_id=section_for(request, section_id).pk)
+        section = selectors.section_get_visible(user=request.user, public_id=section_id)
+        section = lifecycle.section_publish(user=request.user, section_id=section.pk)
         return Response(s.SectionOut(section).data)
 
 
 class SectionCancelView(APIView):
     @extend_schema(request=s.ReasonIn, responses=s.SectionOut)
     def post(self, request, section_id):
-        section = section_for(request, section_id)
+        section = selectors.section_get_visible(user=request.user, public_id=section_id)
         section = lifecycle.section_cancel(user=request.user, section_id=section.pk,
                                            reason=parsed(s.ReasonIn, request)["reason"])
         return Response(s.SectionOut(section).data)
@@ -157,7 +151,7 @@ class SectionCancelView(APIView):
 class RegistrationView(APIView):
     @extend_schema(request=None, responses={201: dict})
     def post(self, request, section_id):
-        section = section_for(request, section_id)
+        section = selectors.section_get_visible(user=request.user, public_id=section_id)
         registration = registrations.registration_create(user=request.user, section_id=section.pk)
         return Response({"section": section.public_id, "registered_at": registration.registered_at},
                         status=status.HTTP_201_CREATED)
@@ -168,7 +162,7 @@ class DocumentListView(APIView):
 
     @extend_schema(responses=s.DocumentOut(many=True))
     def get(self, request, section_id):
-        section = section_for(request, section_id)
+        section = selectors.section_get_visible(user=request.user, public_id=section_id)
         if not selectors.can_download_documents(user=request.user, section=section, now=timezone.now()):
             raise PermissionDenied(_("Sign up for this section to download its documents."))
         return Response(s.DocumentOut(section.documents.all(), many=True).data)
@@ -178,7 +172,7 @@ class DocumentListView(APIView):
                                                                             "format": "binary"}}}},
                    responses={201: s.DocumentOut})
     def post(self, request, section_id):
-        section = section_for(request, section_id)
+        section = selectors.section_get_visible(user=request.user, public_id=section_id)
         upload = request.FILES.get("file")
         if upload is None:
             return error_response(code="required", field="file", http_status=400,
@@ -191,7 +185,7 @@ class DocumentListView(APIView):
 class DocumentDownloadView(APIView):
     @extend_schema(responses={(200, "application/octet-stream"): bytes})
     def get(self, request, section_id, document_id):
-        section = section_for(request, section_id)
+        section = selectors.section_get_visible(user=request.user, public_id=section_id)
         if not selectors.can_download_documents(user=request.user, section=section, now=timezone.now()):
             raise PermissionDenied(_("Sign up for this section to download its documents."))
         doc = get_object_or_404(section.documents, pk=document_id)
@@ -201,13 +195,13 @@ class DocumentDownloadView(APIView):
 class QuestionsView(APIView):
     @extend_schema(responses=s.QuestionOut(many=True))
     def get(self, request, section_id):
-        section = section_for(request, section_id)
+        section = selectors.section_get_visible(user=request.user, public_id=section_id)
         return Response(s.QuestionOut(selectors.questions_visible_to(user=request.user, section=section),
                                       many=True).data)
 
     @extend_schema(request=s.TextIn, responses={201: s.QuestionOut})
     def post(self, request, section_id):
-        section = section_for(request, section_id)
+        section = selectors.section_get_visible(user=request.user, public_id=section_id)
         question = clarifications.question_ask(user=request.user, section_id=section.pk,
                                                text=parsed(s.TextIn, request)["text"])
         return Response(s.QuestionOut(question).data, status=status.HTTP_201_CREATED)
@@ -218,14 +212,14 @@ class ClarificationsView(APIView):
 
     @extend_schema(responses=s.ClarificationOut(many=True))
     def get(self, request, section_id):
-        section = section_for(request, section_id)
+        section = selectors.section_get_visible(user=request.user, public_id=section_id)
         return Response(s.ClarificationOut(selectors.clarifications_public(section=section), many=True).data)
 
     @extend_schema(request=s.ClarificationIn, responses={201: s.ClarificationOut})
     def post(self, request, section_id):
         if not request.user.is_authenticated:
             raise PermissionDenied(_("Log in first."))
-        section = section_for(request, section_id)
+        section = selectors.section_get_visible(user=request.user, public_id=section_id)
         data = parsed(s.ClarificationIn, request)
         clarification = clarifications.clarification_publish(
             user=request.user, section_id=section.pk, text=data["text"],
@@ -236,13 +230,13 @@ class ClarificationsView(APIView):
 class ObjectionsView(APIView):
     @extend_schema(responses=s.ObjectionOut(many=True))
     def get(self, request, section_id):
-        section = section_for(request, section_id)
+        section = selectors.section_get_visible(user=request.user, public_id=section_id)
         return Response(s.ObjectionOut(selectors.objections_visible_to(user=request.user, section=section),
                                        many=True).data)
 
     @extend_schema(request=s.TextIn, responses={201: s.ObjectionOut})
     def post(self, request, section_id):
-        section = section_for(request, section_id)
+        section = selectors.section_get_visible(user=request.user, public_id=section_id)
         objection = clarifications.objection_submit(user=request.user, section_id=section.pk,
                                                     text=parsed(s.TextIn, request)["text"])
         return Response(s.ObjectionOut(objection).data, status=status.HTTP_201_CREATED)

@@ -12,12 +12,12 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from trading.api.errors import error_response
-from trading.api.views import section_for
+from trading.credit import selectors as credit_selectors
 from trading.credit.models import CreditAppeal, CreditRecord
-from trading.credit.services import blacklist, collusion
+from trading.credit.services import blacklist
 from trading.files import open_stored
 from trading.models import Organization
+from trading.selectors import section_get_visible
 from trading.services.errors import NotFound
 from trading.supervision.models import DeadlineAlert, ServiceRating
 from trading.supervision.services import alerts as supervision
@@ -156,16 +156,14 @@ class AppealDecisionView(APIView):
 
 
 class CollusionSignalsView(APIView):
-    """R32 evidence for supervisors and the section's evaluation committee."""
+    """R17/R32 evidence: ``sections/<id>/collusion-signals`` for one section (supervisors and its committee),
+    ``deposits/collusion-signals`` for every section (supervisors only)."""
 
     @extend_schema(responses=OpenApiTypes.OBJECT)
-    def get(self, request, section_id: str):
-        section = section_for(request, section_id)
-        if not collusion.can_see_signals(user=request.user, section=section):
-            return error_response(code="forbidden", http_status=403,
-                                  message=_("Only supervisors and the evaluation committee see collusion signals."))
-        return Response([collusion.signal_as_dict(s) for s in collusion.signals_for(user=request.user,
-                                                                                     section=section)])
+    def get(self, request, section_id: str | None = None):
+        section = section_get_visible(user=request.user, public_id=section_id) if section_id else None
+        signals = credit_selectors.collusion_signals_visible_to(user=request.user, section=section)
+        return Response([credit_selectors.signal_as_dict(s) for s in signals[:500]])
 
 
 def alert_out(alert: DeadlineAlert) -> dict:
@@ -205,7 +203,7 @@ def rating_out(rating: ServiceRating) -> dict:
 class SectionRatingsView(APIView):
     @extend_schema(request=RatingIn, responses={201: dict})
     def post(self, request, section_id: str):
-        section = section_for(request, section_id)
+        section = section_get_visible(user=request.user, public_id=section_id)
         data = parsed(RatingIn, request.data)
         rating = ratings.rating_submit(user=request.user, section=section, **data)
         return Response(rating_out(rating), status=status.HTTP_201_CREATED)

@@ -15,6 +15,7 @@ urlpatterns = [
          name="api-credit-appeal-decision"),
     path("sections/<str:section_id>/collusion-signals", credit.CollusionSignalsView.as_view(),
          name="api-collusion-signals"),
+    path("deposits/collusion-signals", credit.CollusionSignalsView.as_view(), name="api-collusion-signals-all"),
     path("sections/<str:section_id>/ratings", credit.SectionRatingsView.as_view(), name="api-section-ratings"),
     path("supervision/alerts", credit.AlertListView.as_view(), name="api-supervision-alerts"),
     path("supervision/alerts/<int:alert_id>/acknowledge", credit.AlertAcknowledgeView.as_view(),

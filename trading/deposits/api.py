@@ -13,11 +13,12 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from trading.api.views import parsed, section_for
+from trading.api.views import parsed
 from trading.deposits import selectors as sel
 from trading.deposits.bank.webhook import MAX_BODY_BYTES, TooLarge
 from trading.deposits.models import DepositForfeiture
 from trading.deposits.services import deposits
+from trading.selectors import section_get_visible
 from trading.services.errors import DomainError, NotFound
 
 
@@ -49,7 +50,7 @@ class SectionDepositView(APIView):
 
     @extend_schema(responses=DepositOut)
     def get(self, request, section_id):
-        section = section_for(request, section_id)
+        section = section_get_visible(user=request.user, public_id=section_id)
         return Response(sel.deposit_view(sel.deposit_of_bidder(user=request.user, section=section)))
 
 
@@ -76,7 +77,7 @@ class SectionDepositsView(APIView):
 
     @extend_schema(responses={200: dict})
     def get(self, request, section_id):
-        section = section_for(request, section_id)
+        section = section_get_visible(user=request.user, public_id=section_id)
         rows = sel.section_deposits(user=request.user, section=section)
         return Response({"section": section.public_id, "deposits": sel.section_deposits_json(rows)})
 
@@ -102,16 +103,6 @@ class ForfeitureDecisionView(APIView):
         service = deposits.deposit_forfeit_confirm if self.decision == "confirm" else deposits.deposit_forfeit_reject
         forfeiture = service(user=request.user, forfeiture_id=forfeiture_id, note=note)
         return Response({"id": forfeiture.pk, "status": forfeiture.status})
-
-
-class CollusionSignalsView(APIView):
-    @extend_schema(responses={200: dict})
-    def get(self, request):
-        qs = sel.collusion_signals_visible_to(user=request.user)
-        return Response([{"id": s.public_id, "kind": s.kind, "section": s.section.public_id,
-                          "organizations": [{"id": o.public_id, "name": o.name, "credit_code": o.credit_code}
-                                            for o in s.organizations.all()],
-                          "evidence": s.evidence, "created_at": s.created_at} for s in qs[:500]])
 
 
 class AlertsView(APIView):
@@ -146,7 +137,7 @@ def report_csv(rows: list[dict]) -> HttpResponse:
 def report_rows(request, params) -> list[dict]:
     section = None
     if params.get("section"):
-        section = section_for(request, params["section"])
+        section = section_get_visible(user=request.user, public_id=params["section"])
     return sel.reconciliation(user=request.user, section=section, day_from=_day(params.get("from"), "from"),
                               day_to=_day(params.get("to"), "to"))
 

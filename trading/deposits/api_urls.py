@@ -11,7 +11,6 @@ urlpatterns = [
          views.ForfeitureDecisionView.as_view(decision="confirm"), name="api-forfeiture-confirm"),
     path("deposits/forfeitures/<int:forfeiture_id>/reject",
          views.ForfeitureDecisionView.as_view(decision="reject"), name="api-forfeiture-reject"),
-    path("deposits/collusion-signals", views.CollusionSignalsView.as_view(), name="api-collusion-signals"),
     path("deposits/alerts", views.AlertsView.as_view(), name="api-deposit-alerts"),
     path("deposits/reconciliation", views.ReconciliationView.as_view(), name="api-reconciliation"),
     path("deposits/reconciliation.csv", views.ReconciliationView.as_view(as_csv=True),

@@ -8,7 +8,6 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from trading.credit.models import CollusionSignal
 from trading.deposits.models import (
     BankTransaction,
     DepositAccount,
@@ -124,13 +123,6 @@ def refund_json(instruction: RefundInstruction) -> dict:
 def _require_platform(user) -> None:
     if not is_platform(user):
         raise PermissionDenied(_("Only supervisors and platform staff may see this."))
-
-
-def collusion_signals_visible_to(*, user, section: Section | None = None) -> QuerySet:
-    """R17 signals: supervisors and the platform only; the blacklist issue reads the model directly."""
-    _require_platform(user)
-    qs = CollusionSignal.objects.select_related("section__project").prefetch_related("organizations")
-    return qs.filter(section=section) if section is not None else qs
 
 
 def forfeitures_visible_to(*, user, status: str = "") -> QuerySet:

@@ -2,43 +2,25 @@
 reconciliation report (page and CSV) and the supervisors' forfeiture desk."""
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied as HttpForbidden
-from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from trading import selectors
+from trading.credit.selectors import collusion_signals_visible_to
 from trading.deposits import selectors as sel
 from trading.deposits.api import _day, report_csv
 from trading.deposits.models import DepositForfeiture
 from trading.deposits.services import deposits
-from trading.models import Section, User
-from trading.services.errors import DomainError, NotFound, PermissionDenied
+from trading.models import User
+from trading.services.errors import DomainError
 from trading.web.decorators import role_required
-
-
-def _section(request, public_id: str) -> Section:
-    section = Section.objects.select_related("project").filter(public_id=public_id).first()
-    if section is None or not selectors.section_visible_to(user=request.user, section=section):
-        raise Http404
-    return section
-
-
-def _guarded(call):
-    """Turn the selectors' domain errors into the site's 403 and 404 pages."""
-    try:
-        return call()
-    except NotFound as exc:
-        raise Http404(str(exc.message)) from None
-    except PermissionDenied as exc:
-        raise HttpForbidden(str(exc.message)) from None
 
 
 @role_required(User.Role.BIDDER)
 def bidder_deposit(request, public_id: str):
-    section = _section(request, public_id)
-    account = _guarded(lambda: sel.deposit_of_bidder(user=request.user, section=section))
+    section = selectors.section_get_visible(user=request.user, public_id=public_id)
+    account = sel.deposit_of_bidder(user=request.user, section=section)
     return render(request, "deposits/bidder.html", {
         "section": section, "account": account, "deposit": sel.deposit_view(account),
         "held": deposits.held_balance(account), "basic_account": request.user.organization.basic_account_number,
@@ -47,16 +29,18 @@ def bidder_deposit(request, public_id: str):
 
 @role_required(User.Role.AGENCY, User.Role.SUPERVISOR, User.Role.ADMIN)
 def section_deposits(request, public_id: str):
-    section = _section(request, public_id)
-    rows = _guarded(lambda: sel.section_deposits(user=request.user, section=section))
-    signals = sel.collusion_signals_visible_to(user=request.user, section=section) \
+    section = selectors.section_get_visible(user=request.user, public_id=public_id)
+    rows = sel.section_deposits(user=request.user, section=section)
+    signals = collusion_signals_visible_to(user=request.user, section=section) \
         if sel.is_platform(request.user) else []
     return render(request, "deposits/section.html", {"section": section, "rows": rows, "signals": signals})
 
 
 @role_required(User.Role.ADMIN, User.Role.SUPERVISOR)
 def reconciliation(request):
-    section = _section(request, request.GET["section"]) if request.GET.get("section") else None
+    section = None
+    if request.GET.get("section"):
+        section = selectors.section_get_visible(user=request.user, public_id=request.GET["section"])
     try:
         day_from, day_to = _day(request.GET.get("from"), "from"), _day(request.GET.get("to"), "to")
     except DomainError as exc:
@@ -77,7 +61,7 @@ def supervision(request):
         "forfeitures": sel.forfeitures_visible_to(user=request.user, status=DepositForfeiture.Status.PENDING),
         "decided": sel.forfeitures_visible_to(user=request.user).exclude(
             status=DepositForfeiture.Status.PENDING)[:50],
-        "signals": sel.collusion_signals_visible_to(user=request.user).filter(kind="same_payer_account")[:100],
+        "signals": collusion_signals_visible_to(user=request.user).filter(kind="same_payer_account")[:100],
         "alerts": sel.alerts_visible_to(user=request.user)})
 
 

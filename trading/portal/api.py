@@ -12,8 +12,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from trading.api.errors import bad_request, error_response
-from trading.models import Section
 from trading.portal import ocds
+from trading.selectors import section_get_visible
 
 MAX_RANGE_DAYS = 366
 
@@ -27,8 +27,8 @@ class SectionReleasePackageView(APIView):
 
     @extend_schema(responses={200: dict}, summary="OCDS release package of one section")
     def get(self, request, section_id: str):
-        section = Section.objects.select_related("project__agency").filter(public_id=section_id).first()
-        releases = ocds.section_releases(section, base_url=_base_url(request)) if section else []
+        section = section_get_visible(user=request.user, public_id=section_id)
+        releases = ocds.section_releases(section, base_url=_base_url(request))
         if not releases:
             return error_response(code="not_found", message=_("No such section."), http_status=404)
         return Response(ocds.release_package(releases, uri=request.build_absolute_uri()))

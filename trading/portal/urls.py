@@ -9,13 +9,6 @@ from trading.portal.views import (
     portal_home,
     portal_opening,
     portal_rate,
-    supervision_alert,
-    supervision_appeal_decide,
-    supervision_dashboard,
-    supervision_follow_up_close,
-    supervision_ledger_verify,
-    supervision_record_new,
-    supervision_signals,
 )
 
 urlpatterns = [
@@ -30,12 +23,4 @@ urlpatterns = [
     path("portal/feeds/announcements.atom", feeds.AnnouncementsAtomFeed(), name="feed_announcements_atom"),
     path("portal/feeds/results.rss", feeds.ResultsFeed(), name="feed_results"),
     path("portal/feeds/blacklist.rss", feeds.BlacklistFeed(), name="feed_blacklist"),
-    path("supervision/", supervision_dashboard, name="supervision_dashboard"),
-    path("supervision/ledger/verify/", supervision_ledger_verify, name="supervision_ledger_verify"),
-    path("supervision/alerts/<int:alert_id>/", supervision_alert, name="supervision_alert"),
-    path("supervision/sections/<str:public_id>/signals/", supervision_signals, name="supervision_signals"),
-    path("supervision/credit/new/", supervision_record_new, name="supervision_record_new"),
-    path("supervision/appeals/<int:appeal_id>/decide/", supervision_appeal_decide, name="supervision_appeal_decide"),
-    path("supervision/follow-ups/<int:follow_up_id>/close/", supervision_follow_up_close,
-         name="supervision_follow_up_close"),
 ]

@@ -1,8 +1,6 @@
-"""公开 portal and 电子监察 dashboard: public pages (announcements, clarifications, opening results, candidates,
-awards, the blacklist, feeds, service ratings) and the supervisors' pages (live sections, alerts, signals,
-ratings, appeals, the ledger and its verification). Include with ``path("", include("trading.portal.views"))``."""
+"""公开 portal: public pages (announcements, clarifications, opening results, candidates, awards, the
+blacklist, feeds, service ratings). The supervisors' console is in ``trading.supervision.views``."""
 
-from datetime import date
 
 from django import forms
 from django.apps import apps
@@ -16,21 +14,15 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from timestamps.ledger import ledger_verify
-from timestamps.models import LedgerEntry
 from trading import selectors
-from trading.credit.models import CollusionSignal, CreditAppeal, CreditRecord
-from trading.credit.services import blacklist, collusion
+from trading.credit.models import CreditAppeal, CreditRecord
+from trading.credit.services import blacklist
 from trading.files import open_stored
-from trading.models import Clarification, Organization, Section, User
+from trading.models import Clarification
 from trading.services.errors import DomainError
-from trading.supervision.models import DeadlineAlert
-from trading.supervision.services import alerts as supervision
 from trading.supervision.services import ratings
-from trading.web.decorators import role_required
 from trading.web.errors import add_domain_error, flash_domain_error
 
-supervisor_only = role_required(User.Role.SUPERVISOR, User.Role.ADMIN)
 KINDS = [("announcements", gettext_lazy("Announcements")), ("clarifications", gettext_lazy("Clarifications")),
          ("openings", gettext_lazy("Opening results")), ("candidates", gettext_lazy("Candidates")),
          ("awards", gettext_lazy("Awards")), ("blacklist", gettext_lazy("Blacklist"))]
@@ -152,8 +144,8 @@ def portal_opening(request, public_id: str):
     """开标结果: published once the opening record is signed (R12); nothing before (R14)."""
     from bidding.models import Bid
 
-    section = _openings("").filter(public_id=public_id).first()
-    if section is None:
+    section = selectors.section_get_visible(user=request.user, public_id=public_id)
+    if not _openings("").filter(pk=section.pk).exists():
         raise Http404(_("The opening result of this section is not public."))
     bids = Bid.objects.filter(section=section, opening_no__isnull=False).select_related("organization") \
         .order_by("read_order", "opening_no")
@@ -173,8 +165,8 @@ def portal_rate(request, public_id: str):
     """好差评: a participant rates a stage that is over."""
     if not request.user.is_authenticated:
         return redirect(f"/accounts/login/?next=/portal/sections/{public_id}/rate/")
-    section = Section.objects.select_related("project").filter(public_id=public_id).first()
-    if section is None or not ratings.is_participant(request.user, section):
+    section = selectors.section_get_visible(user=request.user, public_id=public_id)
+    if not ratings.is_participant(request.user, section):
         raise Http404(_("No such section."))
     stages = ratings.stages_open_to(user=request.user, section=section)
     form = RatingForm(request.POST or None)
@@ -190,126 +182,3 @@ def portal_rate(request, public_id: str):
                              _("Thank you: a supervisor will follow up on your rating."))
             return redirect("portal_rate", public_id=public_id)
     return render(request, "portal/rate.html", {"section": section, "form": form, "stages": stages})
-
-
-# --- the supervisors' dashboard ------------------------------------------------------------------
-
-
-@supervisor_only
-def supervision_dashboard(request):
-    return render(request, "supervision/dashboard.html", {
-        "live": supervision.live_sections(),
-        "alerts": supervision.alerts_open(),
-        "deposit_alerts": supervision.deposit_alerts()[:20],
-        "signals": [(s, collusion.kind_label(s.kind)) for s in CollusionSignal.objects.select_related(
-            "section__project").prefetch_related("organizations").order_by("-created_at")[:20]],
-        "ratings": supervision.rating_summary(),
-        "appeals": CreditAppeal.objects.filter(status=CreditAppeal.Status.PENDING).select_related("record"),
-        "ledger": LedgerEntry.objects.order_by("-seq")[:15],
-        "report": request.session.pop("ledger_report", None),
-        "now": timezone.now(),
-    })
-
-
-@supervisor_only
-@require_POST
-def supervision_ledger_verify(request):
-    """Recompute the whole audit chain (R33) and show the first entry that was tampered with, if any."""
-    report = ledger_verify()
-    request.session["ledger_report"] = {"ok": report.ok, "entries": report.entries, "anchors": report.anchors,
-                                        "first_bad_seq": report.first_bad_seq, "problem": report.problem,
-                                        "at": timezone.localtime().strftime("%Y-%m-%d %H:%M:%S")}
-    return redirect("supervision_dashboard")
-
-
-@supervisor_only
-def supervision_alert(request, alert_id: int):
-    try:
-        alert = supervision.alert_for(user=request.user, alert_id=alert_id)
-    except DomainError:
-        raise Http404(_("No such alert.")) from None
-    if request.method == "POST":
-        supervision.alert_acknowledge(user=request.user, alert_id=alert.pk)
-        messages.success(request, _("The alert is acknowledged."))
-        return redirect("supervision_alert", alert_id=alert.pk)
-    order = {DeadlineAlert.Level.REMINDER: 0, DeadlineAlert.Level.WARNING: 1, DeadlineAlert.Level.OVERDUE: 2}
-    history = sorted(DeadlineAlert.objects.filter(kind=alert.kind, subject_type=alert.subject_type,
-                                                  subject_id=alert.subject_id),
-                     key=lambda a: (a.raised_at, order[a.level]))
-    return render(request, "supervision/alert.html", {"alert": alert, "history": history, "now": timezone.now()})
-
-
-@supervisor_only
-def supervision_signals(request, public_id: str):
-    section = Section.objects.select_related("project").filter(public_id=public_id).first()
-    if section is None:
-        raise Http404(_("No such section."))
-    signals = [collusion.signal_as_dict(s) for s in collusion.signals_for(user=request.user, section=section)]
-    return render(request, "supervision/signals.html", {"section": section, "signals": signals})
-
-
-class RecordForm(forms.Form):
-    party_kind = forms.ChoiceField(label=gettext_lazy("Party kind"), choices=CreditRecord.PartyKind.choices)
-    party = forms.CharField(label=gettext_lazy("Credit code or expert code"), max_length=64)
-    conduct = forms.CharField(label=gettext_lazy("Conduct"), widget=forms.Textarea(attrs={"rows": 3}),
-                              max_length=5000)
-    basis = forms.ChoiceField(label=gettext_lazy("Basis"), choices=CreditRecord.Basis.choices)
-    legal_basis = forms.CharField(label=gettext_lazy("Legal basis"), max_length=300)
-    measure = forms.ChoiceField(label=gettext_lazy("Measure"), choices=CreditRecord.Measure.choices)
-    authority = forms.CharField(label=gettext_lazy("Deciding authority"), max_length=200)
-    decision_number = forms.CharField(label=gettext_lazy("Decision number"), max_length=100)
-    decision_date = forms.DateField(label=gettext_lazy("Decision date"), widget=forms.DateInput(attrs={"type": "date"}))
-    starts_on = forms.DateField(label=gettext_lazy("In force from"), widget=forms.DateInput(attrs={"type": "date"}))
-    ends_on = forms.DateField(label=gettext_lazy("In force until (inclusive)"), required=False,
-                              widget=forms.DateInput(attrs={"type": "date"}))
-    document = forms.FileField(label=gettext_lazy("Decision document"))
-
-
-@supervisor_only
-def supervision_record_new(request):
-    form = RecordForm(request.POST or None, request.FILES or None,
-                      initial={"decision_date": date.today(), "starts_on": date.today()})
-    if request.method == "POST" and form.is_valid():
-        data = dict(form.cleaned_data)
-        party, document = data.pop("party").strip(), data.pop("document")
-        organization = None
-        if data["party_kind"] != CreditRecord.PartyKind.EXPERT:
-            organization = Organization.objects.filter(credit_code=party).first()
-            if organization is None:
-                form.add_error("party", _("No organization has this credit code."))
-        if form.is_valid():
-            try:
-                record = blacklist.credit_record_create(
-                    user=request.user, organization=organization, expert_code=party if organization is None else "",
-                    document_name=document.name, document_chunks=document.chunks(), **data)
-            except DomainError as exc:
-                add_domain_error(form, exc)
-            else:
-                messages.success(request, _("Record %(id)s is published.") % {"id": record.public_id})
-                return redirect("portal_blacklist_record", record_id=record.public_id)
-    return render(request, "supervision/record_form.html", {"form": form})
-
-
-@supervisor_only
-@require_POST
-def supervision_appeal_decide(request, appeal_id: int):
-    try:
-        blacklist.credit_appeal_decide(user=request.user, appeal_id=appeal_id,
-                                       upheld=request.POST.get("upheld") == "1",
-                                       decision=request.POST.get("decision", ""))
-        messages.success(request, _("The decision on the appeal is recorded."))
-    except DomainError as exc:
-        flash_domain_error(request, exc)
-    return redirect("supervision_dashboard")
-
-
-@supervisor_only
-@require_POST
-def supervision_follow_up_close(request, follow_up_id: int):
-    try:
-        ratings.follow_up_close(user=request.user, follow_up_id=follow_up_id,
-                                resolution=request.POST.get("resolution", ""))
-        messages.success(request, _("The follow-up is closed."))
-    except DomainError as exc:
-        flash_domain_error(request, exc)
-    return redirect("supervision_dashboard")

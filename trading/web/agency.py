@@ -37,17 +37,6 @@ def own_project(request, public_id: str) -> Project:
     return project
 
 
-def own_section(request, public_id: str) -> Section:
-    section = (
-        Section.objects.select_related("project")
-        .filter(public_id=public_id, project__agency=request.user.organization_id)
-        .first()
-    )
-    if section is None:
-        raise Http404(_("No such section."))
-    return section
-
-
 @agency_only
 def agency_workspace(request):
     project_list = list(selectors.projects_of_agency(user=request.user))
@@ -151,7 +140,7 @@ def section_create(request, project_id: str):
 
 @agency_only
 def section_edit(request, public_id: str):
-    section = own_section(request, public_id)
+    section = selectors.section_get_managed(user=request.user, public_id=public_id)
     if section.status != Section.Status.DRAFT:
         messages.error(
             request, _("A published section changes only through clarifications and amendments.")
@@ -224,13 +213,13 @@ _CANCELLABLE = {
 
 @agency_only
 def agency_section(request, public_id: str):
-    return _section_page(request, own_section(request, public_id))
+    return _section_page(request, selectors.section_get_managed(user=request.user, public_id=public_id))
 
 
 @require_POST
 @agency_only
 def document_upload(request, public_id: str):
-    section = own_section(request, public_id)
+    section = selectors.section_get_managed(user=request.user, public_id=public_id)
     form = DocumentForm(request.POST, request.FILES)
     if form.is_valid():
         upload = form.cleaned_data["file"]
@@ -251,7 +240,7 @@ def document_upload(request, public_id: str):
 @agency_only
 def section_publish(request, public_id: str):
     """招标公告发布: a checklist of every rule that still stops publication, then the button."""
-    section = own_section(request, public_id)
+    section = selectors.section_get_managed(user=request.user, public_id=public_id)
     if request.method == "POST":
         try:
             lifecycle.section_publish(user=request.user, section_id=section.pk)
@@ -283,7 +272,7 @@ def section_publish(request, public_id: str):
 @require_POST
 @agency_only
 def clarification_publish(request, public_id: str):
-    section = own_section(request, public_id)
+    section = selectors.section_get_managed(user=request.user, public_id=public_id)
     open_questions = [
         q
         for q in selectors.questions_visible_to(user=request.user, section=section)
@@ -346,7 +335,7 @@ def objection_answer(request, objection_id: int):
 @require_POST
 @agency_only
 def section_cancel(request, public_id: str):
-    section = own_section(request, public_id)
+    section = selectors.section_get_managed(user=request.user, public_id=public_id)
     form = ReasonForm(request.POST)
     if form.is_valid():
         try:

@@ -21,17 +21,6 @@ from trading.web.forms import SearchForm, TextForm
 PAGE_SIZE = 20
 
 
-def section_or_404(request, public_id: str) -> Section:
-    section = (
-        Section.objects.select_related("project", "project__agency")
-        .filter(public_id=public_id)
-        .first()
-    )
-    if section is None or not selectors.section_visible_to(user=request.user, section=section):
-        raise Http404(_("No such section."))
-    return section
-
-
 def home(request):
     """招标公告: every announced section, searchable."""
     form = SearchForm(request.GET or None)
@@ -88,14 +77,14 @@ def _detail_context(request, section: Section, *, now) -> dict:
 
 
 def section_detail(request, public_id: str):
-    section = section_or_404(request, public_id)
+    section = selectors.section_get_visible(user=request.user, public_id=public_id)
     return render(
         request, "public/section_detail.html", _detail_context(request, section, now=timezone.now())
     )
 
 
 def document_download(request, public_id: str, document_id: int):
-    section = section_or_404(request, public_id)
+    section = selectors.section_get_visible(user=request.user, public_id=public_id)
     if not selectors.can_download_documents(user=request.user, section=section, now=timezone.now()):
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
@@ -110,7 +99,7 @@ def document_download(request, public_id: str, document_id: int):
 @role_required(User.Role.BIDDER)
 def section_sign_up(request, public_id: str):
     """报名: sign the bidder's organization up for the section."""
-    section = section_or_404(request, public_id)
+    section = selectors.section_get_visible(user=request.user, public_id=public_id)
     try:
         registrations.registration_create(user=request.user, section_id=section.pk)
     except DomainError as exc:
@@ -121,7 +110,7 @@ def section_sign_up(request, public_id: str):
 
 
 def _bidder_text_action(request, public_id: str, *, prefix: str, service, done: str):
-    section = section_or_404(request, public_id)
+    section = selectors.section_get_visible(user=request.user, public_id=public_id)
     form = TextForm(request.POST, prefix=prefix)
     if form.is_valid():
         try:
@@ -163,7 +152,7 @@ def objection_submit(request, public_id: str):
 WORKSPACES = {
     User.Role.AGENCY: "agency_workspace",
     User.Role.BIDDER: "bidder_workspace",
-    User.Role.SUPERVISOR: "supervisor_overview",
+    User.Role.SUPERVISOR: "supervision_dashboard",
     User.Role.EXPERT: "expert_home",
 }
 

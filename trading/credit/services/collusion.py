@@ -22,14 +22,13 @@ from itertools import combinations
 from xml.etree import ElementTree
 
 from django.db import transaction
-from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from timestamps.ledger import ledger_append
 from trading import signals
 from trading.credit.models import CollusionSignal
-from trading.models import Section, User
+from trading.models import Section
 
 CLUSTER_SPREAD = Decimal("0.005")
 PROGRESSION_TOLERANCE = Decimal("0.001")
@@ -306,34 +305,3 @@ def sweep_collusion_signals(*, now: datetime | None = None) -> int:
     now = now or timezone.now()
     live = Section.objects.filter(status__in=[Section.Status.OPENED, Section.Status.EVALUATING])
     return sum(len(collusion_signals_compute(section=section, now=now)) for section in live)
-
-
-# --- who may see them ----------------------------------------------------------------------------
-
-
-def can_see_signals(*, user, section: Section) -> bool:
-    """Supervisors, and the section's evaluation committee once the opening has started."""
-    if not getattr(user, "is_authenticated", False):
-        return False
-    if user.has_role(User.Role.SUPERVISOR, User.Role.ADMIN):
-        return True
-    if not user.has_role(User.Role.EXPERT) or section.status not in AFTER_OPENING:
-        return False
-    try:
-        from experts.selectors import member_of
-    except ImportError:
-        return False
-    return member_of(user=user, section=section) is not None
-
-
-def signals_for(*, user, section: Section) -> QuerySet:
-    if not can_see_signals(user=user, section=section):
-        return CollusionSignal.objects.none()
-    return (CollusionSignal.objects.filter(section=section).prefetch_related("organizations")
-            .order_by("kind", "created_at"))
-
-
-def signal_as_dict(signal: CollusionSignal) -> dict:
-    return {"id": signal.public_id, "kind": signal.kind, "label": kind_label(signal.kind),
-            "organizations": [{"name": o.name, "credit_code": o.credit_code} for o in signal.organizations.all()],
-            "evidence": signal.evidence, "created_at": signal.created_at.isoformat()}

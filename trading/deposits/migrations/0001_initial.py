@@ -2,12 +2,14 @@
 
 """The deposit models, moved from ``trading`` with their tables (state only; see trading 0005)."""
 
+from decimal import Decimal
+
 import django.db.models.deletion
 import django.utils.timezone
-import trading.deposits.models
-from decimal import Decimal
 from django.conf import settings
 from django.db import migrations, models
+
+import trading.deposits.models
 
 
 class Migration(migrations.Migration):

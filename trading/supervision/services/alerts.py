@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from django.apps import apps
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Avg, Count, QuerySet
+from django.db.models import Avg, Count
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -256,12 +256,10 @@ def alert_acknowledge(*, user, alert_id: int, now: datetime | None = None) -> De
     return alert
 
 
-def live_sections() -> list[dict]:
-    """Every section between publication and award, with the phase it is in."""
+def section_phases(sections: list[Section]) -> dict[int, str]:
+    """The step within its status that each section is at: the opening room's phase, or the evaluation's."""
     from bidding.models import OpeningRoom
 
-    sections = list(Section.objects.filter(status__in=LIVE_STATUSES).select_related("project__agency")
-                    .order_by("bid_deadline"))
     rooms = dict(OpeningRoom.objects.filter(section__in=sections).values_list("section_id", "phase"))
     labels = dict(OpeningRoom.Phase.choices)
     evaluation = _model("experts.Evaluation")
@@ -269,22 +267,13 @@ def live_sections() -> list[dict]:
     if evaluation is not None:
         evaluations = {e.section_id: e.get_status_display()
                        for e in evaluation.objects.filter(section__in=sections)}
-    rows = []
+    phases = {}
     for section in sections:
-        phase = ""
         if section.status == Section.Status.OPENING and section.pk in rooms:
-            phase = labels.get(rooms[section.pk], "")
+            phases[section.pk] = labels.get(rooms[section.pk], "")
         elif section.status == Section.Status.EVALUATING:
-            phase = evaluations.get(section.pk, "")
-        rows.append({"section": section, "phase": phase})
-    return rows
-
-
-def deposit_alerts() -> QuerySet:
-    model = _model("supervision.SupervisionAlert")
-    if model is None:
-        return DeadlineAlert.objects.none()
-    return model.objects.filter(resolved_at__isnull=True).select_related("section").order_by("-raised_at")
+            phases[section.pk] = evaluations.get(section.pk, "")
+    return phases
 
 
 def rating_summary() -> dict:
