@@ -3,9 +3,11 @@
 
     python3 deploy/dev.py run    # the whole platform on http://127.0.0.1:8000 with demo data
     python3 deploy/dev.py test   # the test suite
+    python3 deploy/dev.py lint   # ruff and the import-linter contracts (CI runs it before the tests)
 
-It creates .venv, installs the project with pip, installs the Debian packages the tests need
-(Chromium, CJK fonts, poppler, openssl) with apt-get when it runs as root, then runs.
+It creates .venv, installs the pinned Python packages (requirements/run.txt or requirements/dev.txt,
+with hashes) and the project with pip, installs the Debian packages of deploy/system-packages.txt with
+apt-get when it runs as root (or with sudo -n), then runs.
 """
 
 import hashlib
@@ -18,14 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 VENV = ROOT / ".venv"
 PY = VENV / "bin" / "python"
-DEBIAN_TEST_PACKAGES = {
-    "chromium": "/usr/bin/chromium",
-    "fonts-wqy-microhei": "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
-    "poppler-utils": "/usr/bin/pdftoppm",
-    "openssl": "/usr/bin/openssl",
-    "gettext": "/usr/bin/msgfmt",
-    "curl": "/usr/bin/curl",
-}
+SYSTEM_PACKAGES = ROOT / "deploy" / "system-packages.txt"
 
 
 def say(message: str) -> None:
@@ -45,23 +40,42 @@ def python311() -> str:
     return found
 
 
-def ensure_venv(extras: str) -> None:
+def ensure_venv(kind: str) -> None:
+    """Install requirements/<kind>.txt (pinned, with hashes) and then the project itself without deps."""
     if not PY.exists():
         say("creating .venv")
         run(python311(), "-m", "venv", VENV)
-    stamp = VENV / f".installed-{extras or 'run'}"
-    wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    lock = ROOT / "requirements" / f"{kind}.txt"
+    stamp = VENV / f".installed-{kind}"
+    digest = hashlib.sha256()
+    for path in (lock, ROOT / "pyproject.toml"):
+        digest.update(path.read_bytes())
+    wanted = digest.hexdigest()
     if stamp.exists() and stamp.read_text() == wanted:
         return
-    say("installing Python packages (pip)")
-    run(PY, "-m", "pip", "install", "--quiet", "--upgrade", "pip")
-    target = f".[{extras}]" if extras else "."
-    run(PY, "-m", "pip", "install", "--quiet", "-e", target)
+    say(f"installing Python packages (pip, {lock.relative_to(ROOT)})")
+    run(PY, "-m", "pip", "install", "--quiet", "--require-hashes", "-r", lock)
+    run(PY, "-m", "pip", "install", "--quiet", "--no-deps", "-e", ".")
     stamp.write_text(wanted)
 
 
-def ensure_debian_packages(packages: dict[str, str]) -> None:
-    missing = [name for name, path in packages.items() if not Path(path).exists()]
+def system_packages(kind: str) -> dict[str, list[str]]:
+    """deploy/system-packages.txt: {package: paths} of the packages `kind` ("run" or "test") needs."""
+    packages = {}
+    for line in SYSTEM_PACKAGES.read_text(encoding="utf-8").splitlines():
+        fields = line.split("#", 1)[0].split()
+        if not fields:
+            continue
+        name, needed_by, *paths = fields
+        if needed_by not in {"run", "test"} or not paths:
+            sys.exit(f"{SYSTEM_PACKAGES}: bad line: {line}")
+        if kind == "test" or needed_by == "run":
+            packages[name] = paths
+    return packages
+
+
+def ensure_debian_packages(packages: dict[str, list[str]]) -> None:
+    missing = [name for name, paths in packages.items() if not all(Path(p).exists() for p in paths)]
     if not missing:
         return
     apt = shutil.which("apt-get")
@@ -84,8 +98,8 @@ def manage(*args) -> None:
 
 
 def cmd_run() -> None:
-    ensure_venv("")
-    ensure_debian_packages({"fonts-wqy-microhei": DEBIAN_TEST_PACKAGES["fonts-wqy-microhei"]})
+    ensure_venv("run")
+    ensure_debian_packages(system_packages("run"))
     manage("migrate", "--noinput", "-v", "0")
     manage("tsa_init")
     manage("seed_demo")
@@ -97,16 +111,26 @@ def cmd_run() -> None:
 
 def cmd_test(pytest_args: list[str]) -> None:
     ensure_venv("dev")
-    ensure_debian_packages(DEBIAN_TEST_PACKAGES)
+    ensure_debian_packages(system_packages("test"))
     os.chdir(ROOT)
     os.execv(str(PY), [str(PY), "-m", "pytest", *pytest_args])
 
 
+def cmd_lint() -> None:
+    ensure_venv("dev")
+    ruff = subprocess.run([str(VENV / "bin" / "ruff"), "check", "."], cwd=ROOT).returncode
+    contracts = subprocess.run([str(VENV / "bin" / "lint-imports")], cwd=ROOT).returncode
+    if ruff or contracts:
+        sys.exit("lint failed: " + " and ".join(t for t, rc in (("ruff", ruff), ("lint-imports", contracts)) if rc))
+
+
 def main() -> None:
-    if len(sys.argv) < 2 or sys.argv[1] not in {"run", "test"}:
+    if len(sys.argv) < 2 or sys.argv[1] not in {"run", "test", "lint"}:
         sys.exit(__doc__)
     if sys.argv[1] == "run":
         cmd_run()
+    elif sys.argv[1] == "lint":
+        cmd_lint()
     else:
         cmd_test(sys.argv[2:])
 

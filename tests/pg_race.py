@@ -2,7 +2,9 @@
 
 usage: python tests/pg_race.py locked|unlocked <section_pk> <go_file>
 Both processes wait for go_file to appear, then fire at the same moment. A 0.3 s pause inside the
-transition widens the window in which the other process can interfere.
+transition widens the window in which the other process can interfere. Both modes run the real
+lifecycle.section_close_bidding; "unlocked" (the control) first makes the section row lock a no-op in
+this process only, so the race the lock prevents shows up.
 """
 
 import os
@@ -17,10 +19,8 @@ import django  # noqa: E402
 
 django.setup()
 
-from django.db import transaction  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from timestamps.ledger import ledger_append  # noqa: E402
 from trading import signals  # noqa: E402
 from trading.models import Section  # noqa: E402
 from trading.services import lifecycle  # noqa: E402
@@ -28,27 +28,24 @@ from trading.services import lifecycle  # noqa: E402
 PAUSE = 0.3
 
 
-def unlocked_close(section_id: int) -> None:
-    """The same transition written without select_for_update: the control that shows the race."""
-    with transaction.atomic():
-        section = Section.objects.get(pk=section_id)
-        if section.status != Section.Status.PUBLISHED:
-            return
-        time.sleep(PAUSE)
-        Section.objects.filter(pk=section_id).update(status=Section.Status.OPENING)
-        ledger_append(action="section.opening", actor="system", obj=section, data={"from": "published"})
+def without_the_section_lock() -> None:
+    """Section.objects.select_for_update() returns the plain queryset: the row lock of the transition is
+    gone, while every other lock (the ledger head's) stays."""
+    manager = Section.objects
+    manager.select_for_update = lambda *args, **kwargs: manager.all()
 
 
 def main() -> None:
     mode, section_id, go_file = sys.argv[1], int(sys.argv[2]), Path(sys.argv[3])
-    # Inside the locked transition, after the status moved: the window in which a second worker would race.
+    if mode not in {"locked", "unlocked"}:
+        sys.exit(__doc__)
+    if mode == "unlocked":
+        without_the_section_lock()
+    # Inside the transition, after the status moved: the window in which a second worker would race.
     signals.section_opening.connect(lambda **kw: time.sleep(PAUSE), weak=False, dispatch_uid="pg_race.pause")
     while not go_file.exists():
         time.sleep(0.005)
-    if mode == "locked":
-        lifecycle.section_close_bidding(section_id=section_id, now=timezone.now())
-    else:
-        unlocked_close(section_id)
+    lifecycle.section_close_bidding(section_id=section_id, now=timezone.now())
 
 
 if __name__ == "__main__":

@@ -60,9 +60,14 @@ def test_close_bidding_from_two_processes_happens_exactly_once(pg_url, tmp_path)
 
 
 def test_control_without_the_row_lock_the_transition_happens_twice(pg_url, tmp_path):
+    """The same service with its section row lock switched off (tests/pg_race.py unlocked): both run it."""
     section_id = seed_section(pg_url)
     race(pg_url, "unlocked", section_id, tmp_path)
     assert opening_entries(pg_url) == 2
+    with psycopg.connect(pg_url) as conn:
+        bidding_closed = conn.execute(
+            "SELECT count(*) FROM timestamps_ledgerentry WHERE action = 'section.bidding_closed'").fetchone()[0]
+    assert bidding_closed == 2
 
 
 def test_ledger_stays_valid_after_the_race(pg_url, tmp_path):

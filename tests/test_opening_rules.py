@@ -16,6 +16,7 @@ from bidding.room.snapshot import room_snapshot
 from tests.factories import supervisor_user
 from tests.roomkit import prepare
 from trading.models import Section
+from trading.services.errors import PermissionDenied
 from trading.sweeps import run_sweeps
 
 pytestmark = pytest.mark.django_db
@@ -171,7 +172,7 @@ def test_r13_objections_are_raised_answered_and_recorded(api, tmp_path):
     with at_deadline(opening, 11 * 60):
         run_sweeps()
         assert room_of(opening).phase == "objections"  # waits for the answer
-        with pytest.raises(Exception):
+        with pytest.raises(PermissionDenied):
             services.room_objection_answer(user=opening.kits[0].user, section=opening.section,
                                            objection_id=objection.pk, answer="x")
         services.room_objection_answer(user=host, section=opening.section, objection_id=objection.pk,
@@ -190,7 +191,7 @@ def test_r13_objections_only_in_their_window_and_only_from_bidders_in_the_openin
         run_sweeps()
         with pytest.raises(RoomError):
             services.room_objection_raise(user=opening.kits[0].user, section=opening.section, text="太早")
-        with pytest.raises(Exception):
+        with pytest.raises(PermissionDenied):
             services.room_objection_raise(user=opening.section.project.created_by, section=opening.section,
                                           text="x")
 
@@ -242,7 +243,7 @@ def test_supervisor_pause_stops_the_clock_and_blocks_decryption(api):
         assert room_of(opening).phase == "decryption"  # paused rooms do not time out
         services.room_resume(user=supervisor, section=opening.section, reason="已恢复")
     assert room_of(opening).phase_ends_at == ends + timedelta(minutes=45)
-    with pytest.raises(Exception):
+    with pytest.raises(PermissionDenied):
         services.room_pause(user=opening.kits[0].user, section=opening.section, reason="x")
 
 

@@ -90,7 +90,7 @@ def signing_dir() -> Path:
     """``settings.SIGNING_DIR`` if set, else ``settings.TSA_DIR / "signing"``."""
     from django.conf import settings
 
-    configured = getattr(settings, "SIGNING_DIR", None)
+    configured = settings.SIGNING_DIR
     return Path(configured) if configured else Path(settings.TSA_DIR) / "signing"
 
 

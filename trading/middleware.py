@@ -9,7 +9,7 @@ from trading.services.errors import NotFound, PermissionDenied
 
 
 def client_ip(meta: dict) -> str:
-    if getattr(settings, "TRUST_X_FORWARDED_FOR", False) and meta.get("HTTP_X_FORWARDED_FOR"):
+    if settings.TRUST_X_FORWARDED_FOR and meta.get("HTTP_X_FORWARDED_FOR"):
         return meta["HTTP_X_FORWARDED_FOR"].split(",")[-1].strip()[:45]
     return (meta.get("REMOTE_ADDR") or "")[:45]
 

@@ -27,6 +27,9 @@ SECRET_KEY = env_str("DJANGO_SECRET_KEY") if PRODUCTION else env_str("DJANGO_SEC
 DEBUG = env_bool("DJANGO_DEBUG", not PRODUCTION)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", [] if PRODUCTION else ["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+# The audit ledger records the last X-Forwarded-For entry (the one our own proxy appended) as the client
+# IP instead of REMOTE_ADDR. Only behind a proxy that sets it: otherwise clients could forge their IP.
+TRUST_X_FORWARDED_FOR = env_bool("TRUST_X_FORWARDED_FOR", False)
 
 INSTALLED_APPS = [
     "daphne",
@@ -195,13 +198,15 @@ BID_MAX_BYTES = env_int("BID_MAX_BYTES", 4 * 1024 * 1024 * 1024)
 # Secrets that never live in the database.
 MASTER_KEY_FILE = Path(env_str("MASTER_KEY_FILE", str(VAR_DIR / "keys" / "master.key")))
 TSA_DIR = Path(env_str("TSA_DIR", str(VAR_DIR / "tsa")))
+# The key and certificate that seal the platform's PDFs; empty means TSA_DIR / "signing".
+SIGNING_DIR = env_str("SIGNING_DIR", "") or None
 DEV_BANK_SECRET = "embedded-development-bank-secret"
 BANK_WEBHOOK_SECRET = (
     env_str("BANK_WEBHOOK_SECRET") if PRODUCTION else env_str("BANK_WEBHOOK_SECRET", DEV_BANK_SECRET)
 )
 
 # Deposits (投标保证金): interest on refunds (ACT/360), refund periods (R18, R19) and the bank's API.
-DEPOSIT_INTEREST_ANNUAL_RATE = env_str("DEPOSIT_INTEREST_ANNUAL_RATE", "0.0035")
+DEPOSIT_INTEREST_ANNUAL_RATE = env_str("DEPOSIT_INTEREST_ANNUAL_RATE", "0.0035")  # PBoC demand deposits, 0.35 %
 DEPOSIT_REFUND_DAYS = env_int("DEPOSIT_REFUND_DAYS", 5)
 DEPOSIT_RETURN_DAYS = env_int("DEPOSIT_RETURN_DAYS", 5)
 BANK_API_URL = env_str("BANK_API_URL") if PRODUCTION else env_str("BANK_API_URL", "")
@@ -282,6 +287,16 @@ RULE_CLARIFICATION_DAYS = env_int("RULE_CLARIFICATION_DAYS", 15)  # R03
 RULE_OBJECTION_CUTOFF_DAYS = env_int("RULE_OBJECTION_CUTOFF_DAYS", 10)  # R04
 RULE_OBJECTION_ANSWER_DAYS = env_int("RULE_OBJECTION_ANSWER_DAYS", 3)  # R04
 RULE_DEPOSIT_CAP_PERCENT = env_str("RULE_DEPOSIT_CAP_PERCENT", "2")  # R15
+RULE_PUBLICITY_START_DAYS = env_int("RULE_PUBLICITY_START_DAYS", 3)  # R27
+RULE_CONTRACT_DAYS = env_int("RULE_CONTRACT_DAYS", 30)  # R29
+
+# Supervision: early warning before a step is due, and the days a supervisor has to follow up a rating.
+SUPERVISION_WARNING_HOURS = env_int("SUPERVISION_WARNING_HOURS", 24)
+RATING_FOLLOWUP_DAYS = env_int("RATING_FOLLOWUP_DAYS", 5)
+
+# The public portal's OCDS releases: the ocid prefix registered with the OCDS and the data licence URL.
+OCDS_OCID_PREFIX = env_str("OCDS_OCID_PREFIX", "ocds-gj2026")
+OCDS_LICENSE = env_str("OCDS_LICENSE", "")
 
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False

@@ -28,7 +28,7 @@ AWARD_CRITERIA = {"comprehensive": "ratedCriteria", "lowest_price": "lowestCost"
 
 
 def ocid_prefix() -> str:
-    return getattr(settings, "OCDS_OCID_PREFIX", "ocds-gj2026")
+    return settings.OCDS_OCID_PREFIX
 
 
 def ocid(section: Section) -> str:
@@ -237,10 +237,10 @@ def release_package(releases: list[dict], *, uri: str) -> dict:
         "version": "1.1",
         "extensions": [BID_EXTENSION],
         "publishedDate": published,
-        "publisher": {"name": str(getattr(settings, "PLATFORM_NAME", "公共资源交易平台"))},
+        "publisher": {"name": str(settings.PLATFORM_NAME)},
         "releases": releases,
     }
-    if license_url := getattr(settings, "OCDS_LICENSE", ""):
+    if license_url := settings.OCDS_LICENSE:
         package["license"] = license_url
     return package
 

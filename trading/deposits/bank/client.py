@@ -63,10 +63,10 @@ def bank_client():
     global _dev_simulator
     if _override is not None:
         return _override
-    url = getattr(settings, "BANK_API_URL", "")
+    url = settings.BANK_API_URL
     if url:
         return HttpBankClient(url)
-    if getattr(settings, "PRODUCTION", False):
+    if settings.PRODUCTION:
         return None  # production without a bank configured sends nothing; the overdue alerts will tell
     if _dev_simulator is None:
         from trading.deposits.bank.simulator import BankSimulator

@@ -41,7 +41,7 @@ class DepositError(DomainError):
 
 
 def return_days() -> int:
-    return int(getattr(settings, "DEPOSIT_RETURN_DAYS", 5))
+    return settings.DEPOSIT_RETURN_DAYS
 
 
 # --- virtual sub-accounts -------------------------------------------------------------------------
@@ -59,7 +59,7 @@ def _luhn_digit(digits: str) -> str:
 
 def virtual_account_make() -> str:
     """A random 20-digit number under the platform's prefix, with a Luhn check digit against typos."""
-    prefix = str(getattr(settings, "BANK_VIRTUAL_ACCOUNT_PREFIX", "9558"))
+    prefix = settings.BANK_VIRTUAL_ACCOUNT_PREFIX
     body = prefix + "".join(secrets.choice("0123456789") for _ in range(19 - len(prefix)))
     return body + _luhn_digit(body)
 

@@ -13,7 +13,6 @@ from django.utils import timezone
 
 CENT = Decimal("0.01")
 DAY_BASIS = 360
-DEFAULT_ANNUAL_RATE = "0.0035"  # the PBoC demand-deposit benchmark rate, 0.35 %
 
 
 def money_round(amount: Decimal) -> Decimal:
@@ -22,7 +21,7 @@ def money_round(amount: Decimal) -> Decimal:
 
 
 def annual_rate() -> Decimal:
-    return Decimal(str(getattr(settings, "DEPOSIT_INTEREST_ANNUAL_RATE", DEFAULT_ANNUAL_RATE)))
+    return Decimal(str(settings.DEPOSIT_INTEREST_ANNUAL_RATE))
 
 
 def local_date(moment: datetime) -> date:

@@ -108,14 +108,14 @@ def deposit_refunds_on_termination(*, section: Section, now: datetime | None = N
 
 
 def refund_days() -> int:
-    return int(getattr(settings, "DEPOSIT_REFUND_DAYS", 5))
+    return settings.DEPOSIT_REFUND_DAYS
 
 
 # --- the outbox ----------------------------------------------------------------------------------
 
 def backoff(attempts: int) -> timedelta:
-    base = int(getattr(settings, "BANK_RETRY_BASE_SECONDS", 30))
-    cap = int(getattr(settings, "BANK_RETRY_MAX_SECONDS", 3600))
+    base = settings.BANK_RETRY_BASE_SECONDS
+    cap = settings.BANK_RETRY_MAX_SECONDS
     return timedelta(seconds=min(cap, base * 2 ** max(0, attempts - 1)))
 
 

@@ -27,15 +27,15 @@ LIVE_STATUSES = [Section.Status.PUBLISHED, Section.Status.BIDDING_CLOSED, Sectio
 
 
 def warning_before() -> timedelta:
-    return timedelta(hours=int(getattr(settings, "SUPERVISION_WARNING_HOURS", 24)))
+    return timedelta(hours=settings.SUPERVISION_WARNING_HOURS)
 
 
 def publicity_start_days() -> int:
-    return int(getattr(settings, "RULE_PUBLICITY_START_DAYS", 3))  # R27
+    return settings.RULE_PUBLICITY_START_DAYS  # R27
 
 
 def contract_days() -> int:
-    return int(getattr(settings, "RULE_CONTRACT_DAYS", 30))  # R29
+    return settings.RULE_CONTRACT_DAYS  # R29
 
 
 @dataclass

@@ -24,7 +24,7 @@ STAGE_DONE_FROM = {STAGE.REGISTRATION: S.PUBLISHED, STAGE.BIDDING: S.BIDDING_CLO
 
 
 def follow_up_days() -> int:
-    return int(getattr(settings, "RATING_FOLLOWUP_DAYS", 5))
+    return int(settings.RATING_FOLLOWUP_DAYS)
 
 
 class RatingError(DomainError):
