@@ -12,13 +12,23 @@ import { b64decode, b64encode, seal, signDigest, toHex } from "./sbe1.js";
 import { backupImport, bidderKeysCreate, bidderKeysPayload, keysetDelete, keysetGet, keysetList } from "./keystore.js";
 
 const config = JSON.parse(document.getElementById("bid-config").textContent);
-const T = config.text;
+// Texts: gettext() from Django's JavaScript catalog (jsi18n/, djangojs domain), loaded by the template.
 const $ = (id) => document.getElementById(id);
 
 const RETRY_DELAYS_MS = [500, 1000, 2000, 4000]; // then the upload pauses and offers "resume"
 
-function fmt(key, vars = {}) {
-  return (T[key] || key).replace(/\{(\w+)\}/g, (m, name) => (name in vars ? String(vars[name]) : m));
+const STATUS = {
+  submitted: gettext("Submitted"),
+  replaced: gettext("Replaced by a later bid"),
+  withdrawn: gettext("Withdrawn (撤回)"),
+  decrypted: gettext("Decrypted"),
+  revoked: gettext("Revoked (撤销)"),
+  failed_platform: gettext("Withdrawn (platform fault)"),
+  disqualified: gettext("Disqualified"),
+};
+
+function fmt(text, vars = {}) {
+  return text.replace(/\{(\w+)\}/g, (m, name) => (name in vars ? String(vars[name]) : m));
 }
 
 function show(el, on = true) {
@@ -76,7 +86,7 @@ function errorFrom(status, bodyText) {
     data = null;
   }
   const err = data && data.error ? data.error : {};
-  return new ApiError(err.message || fmt("http", { status }), {
+  return new ApiError(err.message || fmt(gettext("The server answered {status}."), { status }), {
     status,
     code: err.code || "",
     retryable: retryableStatus(status, err.code),
@@ -97,19 +107,19 @@ async function api(method, url, json) {
     response = await fetch(url, init);
     text = await response.text();
   } catch {
-    throw new ApiError(T.network, { retryable: true, code: "network" });
+    throw new ApiError(gettext("Network error: the server could not be reached."), { retryable: true, code: "network" });
   }
   if (!response.ok) throw errorFrom(response.status, text);
   if (!text) return null;
   try {
     return JSON.parse(text);
   } catch {
-    throw new ApiError(fmt("http", { status: response.status }));
+    throw new ApiError(fmt(gettext("The server answered {status}."), { status: response.status }));
   }
 }
 
 function keyStoreMessage(err) {
-  return err && err.name === "KeyStoreError" ? fmt("key_error", { msg: err.message }) : err.message || String(err);
+  return err && err.name === "KeyStoreError" ? fmt(gettext("Key store: {msg}"), { msg: err.message }) : err.message || String(err);
 }
 
 function supported() {
@@ -160,7 +170,7 @@ async function renderKeysPage() {
     cell.textContent = "";
     const tag = document.createElement("span");
     tag.className = yes ? "tag tag-ok" : "tag";
-    tag.textContent = yes ? `✓ ${T.held_yes}` : T.held_no;
+    tag.textContent = yes ? `✓ ${gettext("Held here")}` : gettext("Not in this browser");
     cell.append(tag);
   }
 
@@ -168,7 +178,7 @@ async function renderKeysPage() {
   if (!keysets.length) {
     const li = document.createElement("li");
     li.className = "muted";
-    li.textContent = supported() ? T.browser_none : T.unsupported;
+    li.textContent = supported() ? gettext("This browser holds no keys.") : gettext("This browser cannot seal bids (WebCrypto and IndexedDB are needed). Use a current Chrome, Edge or Firefox over HTTPS.");
     list.append(li);
     return;
   }
@@ -179,10 +189,10 @@ async function renderKeysPage() {
     const head = document.createElement("div");
     head.className = "keyset-head";
     const title = document.createElement("strong");
-    title.textContent = `${T.keyset} ${ks.enc.kid.slice(0, 8)}`;
+    title.textContent = `${gettext("Key set")} ${ks.enc.kid.slice(0, 8)}`;
     const when = document.createElement("span");
     when.className = "muted small";
-    when.textContent = fmt("created", { at: fmtTime(ks.created) });
+    when.textContent = fmt(gettext("stored {at}"), { at: fmtTime(ks.created) });
     head.append(title, " ", when);
     li.append(head);
     let allActive = true;
@@ -196,14 +206,14 @@ async function renderKeysPage() {
       line.className = "keyset-line";
       const label = document.createElement("span");
       label.className = "keyset-use";
-      label.textContent = use === "enc" ? T.use_enc : T.use_sign;
+      label.textContent = use === "enc" ? gettext("Encryption") : gettext("Signing");
       const code = document.createElement("code");
       code.className = "mono kid";
       code.title = kid;
       code.textContent = `${kid.slice(0, 16)}…${kid.slice(-8)}`;
       const tag = document.createElement("span");
       tag.className = reg ? (reg.active ? "tag tag-ok" : "tag") : "tag tag-warn";
-      tag.textContent = reg ? (reg.active ? T.state_active : T.state_retired) : T.not_registered;
+      tag.textContent = reg ? (reg.active ? gettext("In use") : gettext("Retired")) : gettext("Not registered");
       line.append(label, code, tag);
       li.append(line);
     }
@@ -211,16 +221,16 @@ async function renderKeysPage() {
       const button = document.createElement("button");
       button.type = "button";
       button.className = "btn btn-small btn-primary";
-      button.textContent = T.register_btn;
+      button.textContent = gettext("Register these keys for use");
       const status = document.createElement("div");
       status.className = "status-line";
       status.hidden = true;
       button.addEventListener("click", async () => {
         button.disabled = true;
-        statusLine(status, T.registering);
+        statusLine(status, gettext("Registering the public keys with the platform…"));
         try {
           await registerKeyset(ks);
-          flashNext(T.registered);
+          flashNext(gettext("The keys are registered and in use."));
           location.reload();
         } catch (err) {
           statusLine(status, err.message, "error");
@@ -240,7 +250,7 @@ function initKeysPage() {
     statusLine($("generate-status"), flash, "ok");
   }
   if (!supported()) {
-    statusLine($("generate-status"), T.unsupported, "error");
+    statusLine($("generate-status"), gettext("This browser cannot seal bids (WebCrypto and IndexedDB are needed). Use a current Chrome, Edge or Firefox over HTTPS."), "error");
     $("generate-btn").disabled = true;
     $("import-btn").disabled = true;
   }
@@ -250,11 +260,11 @@ function initKeysPage() {
     const status = $("generate-status");
     const pass = $("gen-pass").value;
     const again = $("gen-pass2").value;
-    if (pass.length < 12) return statusLine(status, T.pass_short, "error");
-    if (pass !== again) return statusLine(status, T.pass_mismatch, "error");
+    if (pass.length < 12) return statusLine(status, gettext("The passphrase needs at least 12 characters."), "error");
+    if (pass !== again) return statusLine(status, gettext("The two passphrases differ."), "error");
     const button = $("generate-btn");
     button.disabled = true;
-    statusLine(status, T.generating);
+    statusLine(status, gettext("Generating keys and encrypting the backup (this takes a few seconds)…"));
     let created;
     try {
       created = await bidderKeysCreate({ organization: config.organization, passphrase: pass });
@@ -265,11 +275,11 @@ function initKeysPage() {
     }
     $("gen-pass").value = "";
     $("gen-pass2").value = "";
-    statusLine(status, T.registering);
+    statusLine(status, gettext("Registering the public keys with the platform…"));
     const { keyset } = created;
     try {
       const answer = await api("POST", config.api.keys, created.payload);
-      const done = fmt("generated", {
+      const done = fmt(gettext("Done. The backup file “{name}” was downloaded: keep it and the passphrase safe. Encryption key {enc}, signing key {sign}."), {
         name: backupName(config.organization, keyset.enc.kid),
         enc: answer.enc_kid.slice(0, 16),
         sign: answer.sign_kid.slice(0, 16),
@@ -289,18 +299,18 @@ function initKeysPage() {
     event.preventDefault();
     const status = $("import-status");
     const file = $("imp-file").files[0];
-    if (!file) return statusLine(status, T.no_backup_file, "error");
+    if (!file) return statusLine(status, gettext("Choose the backup file."), "error");
     const button = $("import-btn");
     button.disabled = true;
-    statusLine(status, T.checking);
+    statusLine(status, gettext("Checking…"));
     try {
       const keyset = await backupImport(file, $("imp-pass").value);
       if (keyset.organization !== config.organization) {
         await keysetDelete(keyset.id);
-        throw new Error(fmt("import_other_org", { org: keyset.organization }));
+        throw new Error(fmt(gettext("This backup belongs to another organization ({org})."), { org: keyset.organization }));
       }
       $("imp-pass").value = "";
-      flashNext(fmt("imported", { kid: keyset.enc.kid.slice(0, 16) }));
+      flashNext(fmt(gettext("Imported the keys {kid}."), { kid: keyset.enc.kid.slice(0, 16) }));
       location.reload();
     } catch (err) {
       statusLine(status, keyStoreMessage(err), "error");
@@ -379,12 +389,12 @@ function readForm() {
     const input = document.getElementById(`f-${f.key}`);
     let value = input.value.trim();
     let problem = "";
-    if (!value) problem = fmt("required", { label: f.label });
+    if (!value) problem = fmt(gettext("Fill in “{label}”."), { label: f.label });
     else if (f.type === "money") {
       value = value.replace(/[,，\s]/g, "");
-      if (!MONEY.test(value)) problem = fmt("bad_money", { label: f.label });
+      if (!MONEY.test(value)) problem = fmt(gettext("“{label}” must be an amount in yuan with at most 2 decimals, e.g. 1234567.89."), { label: f.label });
     } else if (f.type === "integer") {
-      if (!INTEGER.test(value)) problem = fmt("bad_integer", { label: f.label });
+      if (!INTEGER.test(value)) problem = fmt(gettext("“{label}” must be a whole number."), { label: f.label });
     }
     fieldError(f.key, problem);
     if (problem) {
@@ -396,8 +406,8 @@ function readForm() {
   }
   const file = $("bid-file").files[0];
   let fileProblem = "";
-  if (!file) fileProblem = T.no_file;
-  else if (file.size === 0) fileProblem = T.empty_file;
+  if (!file) fileProblem = gettext("Choose the bid file.");
+  else if (file.size === 0) fileProblem = gettext("The bid file is empty.");
   fieldError("__file", fileProblem);
   if (fileProblem) ok = false;
   return ok ? { summary, file } : null;
@@ -406,7 +416,7 @@ function readForm() {
 // ---- my current bid ----
 
 function statusText(status) {
-  return T[`status_${status}`] || status;
+  return STATUS[status] || status;
 }
 
 async function loadMine() {
@@ -422,7 +432,7 @@ async function loadMine() {
   const live = bids.some((b) => b.status === "submitted");
   show($("replace-warning"), live);
   if (!current) {
-    setText($("current-empty"), T.no_bid);
+    setText($("current-empty"), gettext("You have not submitted a bid for this section."));
     show($("current-empty"));
     show($("current-body"), false);
   } else {
@@ -445,7 +455,7 @@ async function loadMine() {
   }
   const earlier = bids.filter((b) => b !== current).reverse();
   show($("history"), earlier.length > 0);
-  setText($("history-title"), T.earlier);
+  setText($("history-title"), gettext("Earlier submissions"));
   const list = $("history-list");
   list.textContent = "";
   for (const b of earlier) {
@@ -468,11 +478,11 @@ async function loadMine() {
 async function withdraw() {
   const button = $("withdraw-btn");
   const bidId = button.dataset.bid;
-  if (!bidId || !window.confirm(T.withdraw_confirm)) return;
+  if (!bidId || !window.confirm(gettext("Withdraw this bid? It will not be opened. You can submit a new bid before the deadline."))) return;
   button.disabled = true;
   try {
     await api("DELETE", url(config.api.bid, bidId));
-    statusLine($("current-status"), T.withdrawn, "ok");
+    statusLine($("current-status"), gettext("The bid was withdrawn."), "ok");
     show($("receipt"), false);
   } catch (err) {
     statusLine($("current-status"), err.message, "error");
@@ -492,7 +502,7 @@ function uploadProgress(extraBytes = 0) {
   setProgress(
     "upload",
     done / up.size,
-    fmt("uploading", {
+    fmt(gettext("Uploading {done} of {total} ({chunks}/{count} chunks)"), {
       done: fmtBytes(done),
       total: fmtBytes(up.size),
       chunks: up.received.size,
@@ -518,7 +528,7 @@ function putChunk(up, index, bytes, sha) {
       if (xhr.status >= 200 && xhr.status < 300) resolve();
       else reject(errorFrom(xhr.status, xhr.responseText));
     };
-    xhr.onerror = () => reject(new ApiError(T.network, { retryable: true, code: "network" }));
+    xhr.onerror = () => reject(new ApiError(gettext("Network error: the server could not be reached."), { retryable: true, code: "network" }));
     xhr.ontimeout = xhr.onerror;
     xhr.timeout = 120000;
     xhr.send(bytes);
@@ -537,7 +547,7 @@ function pauseUpload() {
   up.paused = true;
   const box = $("upload-paused");
   box.className = "notice notice-warn";
-  setText(box, fmt("paused", { have: up.received.size, count: up.count }));
+  setText(box, fmt(gettext("The upload was interrupted: {have} of {count} chunks are on the server. Check the network and click “Resume upload”; only the missing chunks will be sent."), { have: up.received.size, count: up.count }));
   show(box);
   show($("resume-btn"));
   $("resume-btn").disabled = false;
@@ -554,7 +564,7 @@ async function runUpload({ askServer }) {
   for (;;) {
     try {
       if (ask) {
-        setProgress("upload", 0, T.resuming);
+        setProgress("upload", 0, gettext("Asking the server which chunks it already has…"));
         const status = await api("GET", url(config.api.upload, up.id));
         up.received = new Set(status.received);
         ask = false;
@@ -581,7 +591,7 @@ async function runUpload({ askServer }) {
       const delay = RETRY_DELAYS_MS[failures - 1];
       const box = $("upload-paused");
       box.className = "notice notice-warn";
-      setText(box, fmt("retrying", { s: (delay / 1000).toString(), n: failures }));
+      setText(box, fmt(gettext("Connection lost. Retrying in {s} s… ({n})"), { s: (delay / 1000).toString(), n: failures }));
       show(box);
       await sleep(delay);
     }
@@ -591,10 +601,10 @@ async function runUpload({ askServer }) {
 
 async function submitUpload() {
   const up = state.upload;
-  setProgress("submit", 0, T.signing);
+  setProgress("submit", 0, gettext("Signing the digest with your signing key…"));
   const signature = await signDigest(up.digest, state.keyset.sign.privateKey);
   const digest = toHex(up.digest);
-  setProgress("submit", 0.5, T.submitting);
+  setProgress("submit", 0.5, gettext("Submitting…"));
   let receipt = null;
   for (let attempt = 0; !receipt; attempt++) {
     try {
@@ -630,7 +640,7 @@ async function finishUpload() {
   const receipt = await submitUpload();
   sessionStorage.removeItem(uploadKey());
   state.upload = null; // let the sealed blob go
-  setProgress("submit", 1, T.done);
+  setProgress("submit", 1, gettext("Received."));
   $("bid-file").value = "";
   showReceipt(receipt);
   setBusy(false);
@@ -646,7 +656,7 @@ async function sealAndSubmit(event) {
   if (!input) return;
   setBusy(true);
   try {
-    setProgress("hash", 0, T.fetch_key);
+    setProgress("hash", 0, gettext("Fetching the section's opening key…"));
     const key = await api("GET", config.api.opening_key);
     const sealed = await seal({
       file: input.file,
@@ -658,8 +668,8 @@ async function sealAndSubmit(event) {
       chunkSize: config.seal_chunk_size,
       onProgress: ({ phase, done, total }) => {
         const pct = total ? Math.round((100 * done) / total) : 100;
-        if (phase === "hash") setProgress("hash", done / (total || 1), fmt("hashing", { pct }));
-        else setProgress("encrypt", done / (total || 1), fmt("encrypting", { pct }));
+        if (phase === "hash") setProgress("hash", done / (total || 1), fmt(gettext("Computing the file's SHA-256… {pct}%"), { pct }));
+        else setProgress("encrypt", done / (total || 1), fmt(gettext("Encrypting on this computer… {pct}%"), { pct }));
       },
     });
     const created = await api("POST", config.api.uploads, {
@@ -711,7 +721,7 @@ async function initBidPage() {
   if (withdrawButton) withdrawButton.addEventListener("click", withdraw);
   const keyState = $("browser-key-state");
   if (!supported()) {
-    setText($("unsupported"), T.unsupported);
+    setText($("unsupported"), gettext("This browser cannot seal bids (WebCrypto and IndexedDB are needed). Use a current Chrome, Edge or Firefox over HTTPS."));
     show($("unsupported"));
   }
   const left = sessionStorage.getItem(uploadKey());
@@ -722,7 +732,7 @@ async function initBidPage() {
     } catch {
       id = "";
     }
-    setText($("reloaded-notice"), fmt("reloaded", { id }));
+    setText($("reloaded-notice"), fmt(gettext("An earlier upload on this page ({id}) was not finished. The sealed file was only kept in memory, so after reloading the page you need to seal and upload again."), { id }));
     show($("reloaded-notice"));
     sessionStorage.removeItem(uploadKey());
   }
@@ -737,7 +747,7 @@ async function initBidPage() {
   }
   const tag = document.createElement("span");
   tag.className = state.keyset ? "tag tag-ok" : "tag tag-warn";
-  tag.textContent = state.keyset ? `✓ ${T.held_yes}` : T.held_no;
+  tag.textContent = state.keyset ? `✓ ${gettext("Held here")}` : gettext("Not in this browser");
   keyState.replaceChildren(tag);
   const form = $("bid-form");
   if (!form) return;
@@ -751,7 +761,7 @@ async function initBidPage() {
   window.addEventListener("beforeunload", (event) => {
     if (state.busy) {
       event.preventDefault();
-      event.returnValue = T.leave;
+      event.returnValue = gettext("The upload is not finished. Leave the page?");
     }
   });
   for (const f of config.fields) {

@@ -9,7 +9,6 @@ import { backupImport, keysetList } from "./keystore.js";
 const $ = (id) => document.getElementById(id);
 const readJson = (id) => JSON.parse($(id).textContent);
 
-const T = readJson("room-strings");
 const CONFIG = readJson("room-config");
 const ROLE = $("room").dataset.role;
 const STAFF = ROLE === "host" || ROLE === "supervisor";
@@ -27,8 +26,39 @@ const log = [];
 
 // ---------- text helpers ----------
 
-function fmt(key, params = {}) {
-  const text = T[key] ?? key;
+// Texts: gettext() from Django's JavaScript catalog (jsi18n/, djangojs domain), loaded by the template.
+const PHASE = {
+  signin: gettext("Sign-in"),
+  extraction: pgettext("opening room", "Extracting bids"),
+  decryption: gettext("Decryption"),
+  reading: gettext("Reading prices"),
+  objections: gettext("Objections"),
+  record: gettext("Opening record"),
+  closed: pgettext("opening room", "Closed"),
+  failed: gettext("Failed"),
+};
+const BID_STATUS = {
+  submitted: gettext("Awaiting decryption"),
+  decrypted: gettext("Decrypted"),
+  revoked: gettext("Revoked (not decrypted: bidder's fault)"),
+  failed_platform: gettext("Withdrawn (not decrypted: platform fault)"),
+  disqualified: pgettext("opening room", "Disqualified"),
+  withdrawn: gettext("Withdrawn"),
+};
+const CLOCK = {
+  signin: gettext("Opening (bid deadline) in"),
+  decryption: gettext("Decryption time left"),
+  objections: gettext("Time left for objections"),
+  extraction: gettext("Extracting the bids…"),
+  reading: gettext("Reading the prices…"),
+  record: gettext("Making the opening record…"),
+  closed: gettext("The opening is over"),
+  failed: gettext("This section failed"),
+};
+const DEPOSIT = { not_checked: gettext("Not checked") };
+const FIELD = { price: gettext("Bid price"), duration_days: gettext("Duration (days)"), currency: gettext("Currency") };
+
+function fmt(text, params = {}) {
   return text.replace(/\{(\w+)\}/g, (m, name) => (name in params ? String(params[name]) : m));
 }
 
@@ -82,7 +112,7 @@ function money(value) {
 
 function bidderLabel(name, no) {
   if (name) return name;
-  return no ? fmt("masked_bidder", { n: no }) : T.someone;
+  return no ? fmt(gettext("Bidder No. {n}"), { n: no }) : gettext("A bidder");
 }
 
 function now() {
@@ -116,7 +146,7 @@ function apply(msg) {
       state.phase = d.phase;
       state.phase_ends_at = d.phase_ends_at;
       state.paused = d.paused;
-      addLog(msg.at, fmt("ev_phase", { phase: T[`phase_${d.phase}`] || d.phase }));
+      addLog(msg.at, fmt(gettext("Phase: {phase}"), { phase: PHASE[d.phase] || d.phase }));
       if (d.phase === "decryption" && ROLE === "bidder") refreshMine();
       if (d.phase === "objections" && !STAFF) refreshMine(); // the sign-in list is public from now on (R12)
       break;
@@ -124,13 +154,13 @@ function apply(msg) {
       if (ROLE === "bidder" && state.phase === "signin") {
         // Before the deadline only the bidder itself hears of its sign-in (R14): this one is ours.
         if (state.you) state.you.signed_in = true;
-        addLog(msg.at, T.ev_you_signed_in);
+        addLog(msg.at, gettext("You signed in (only you can see this before the opening)"));
         break;
       } else {
         state.signed_in.push(d.bidder);
         if (ROLE === "bidder" && state.you && !state.you.signed_in) refreshMine();
       }
-      addLog(msg.at, fmt("ev_signed_in", { bidder: d.bidder || T.someone }));
+      addLog(msg.at, fmt(gettext("{bidder} signed in"), { bidder: d.bidder || gettext("A bidder") }));
       break;
     case "signin_list":
       state.signed_in = d.signed_in;
@@ -139,7 +169,7 @@ function apply(msg) {
       state.bids = d.bids.map((b) => ({ no: b.no, bidder: b.bidder, status: "submitted" }));
       state.total = d.count;
       state.decrypted = 0;
-      addLog(msg.at, fmt("ev_extracted", { n: d.count }));
+      addLog(msg.at, fmt(gettext("{n} bids extracted"), { n: d.count }));
       if (ROLE === "bidder") refreshMine();
       break;
     case "decrypted": {
@@ -153,14 +183,14 @@ function apply(msg) {
       if (state.you && state.you.bid_no === d.no) {
         state.you.bid_status = "decrypted";
         myDecryptBusy = false;
-        setDecryptStatus(T.decrypt_done, "ok");
+        setDecryptStatus(gettext("Your bid is decrypted."), "ok");
       }
-      addLog(msg.at, fmt("ev_decrypted", { bidder: bidderLabel(d.bidder, d.no), x: d.decrypted, n: d.total }));
+      addLog(msg.at, fmt(gettext("{bidder} decrypted ({x}/{n})"), { bidder: bidderLabel(d.bidder, d.no), x: d.decrypted, n: d.total }));
       break;
     }
     case "decrypt_failed":
       if (state.you && state.you.bid_no === d.no) myDecryptBusy = false;
-      addLog(msg.at, fmt("ev_decrypt_failed", { no: d.no, message: d.message }), "warn");
+      addLog(msg.at, fmt(gettext("Bid No. {no} failed to decrypt: {message}"), { no: d.no, message: d.message }), "warn");
       break;
     case "bid_outcome": {
       const bid = bidByNo(d.no);
@@ -170,7 +200,7 @@ function apply(msg) {
         if (d.bidder) bid.bidder = d.bidder;
       }
       if (state.you && state.you.bid_no === d.no) state.you.bid_status = d.status;
-      addLog(msg.at, fmt("ev_outcome", { bidder: bidderLabel(d.bidder, d.no), status: T[`bid_${d.status}`] || d.status }), "warn");
+      addLog(msg.at, fmt(gettext("{bidder}: {status}"), { bidder: bidderLabel(d.bidder, d.no), status: BID_STATUS[d.status] || d.status }), "warn");
       break;
     }
     case "price_read": {
@@ -180,19 +210,19 @@ function apply(msg) {
         state.bids.push(bid);
       }
       Object.assign(bid, { bidder: d.bidder, order: d.order, form: d.form, deposit: d.deposit });
-      addLog(msg.at, fmt("ev_price", { bidder: d.bidder }));
+      addLog(msg.at, fmt(gettext("Read: {bidder}"), { bidder: d.bidder }));
       break;
     }
     case "objection_raised":
       if (!state.objections.some((o) => o.id === d.id)) {
         state.objections.push({ id: d.id, bidder: d.bidder, text: d.text, answer: "", answered: false, at: d.at });
       }
-      addLog(msg.at, fmt("ev_objection", { bidder: d.bidder }));
+      addLog(msg.at, fmt(gettext("{bidder} raised an objection"), { bidder: d.bidder }));
       break;
     case "objection_answered": {
       const o = state.objections.find((x) => x.id === d.id);
       if (o) Object.assign(o, { answer: d.answer, answered: true, answered_at: d.at });
-      addLog(msg.at, T.ev_answered);
+      addLog(msg.at, gettext("The host answered an objection"));
       break;
     }
     case "paused":
@@ -200,21 +230,21 @@ function apply(msg) {
       state.paused = true;
       state.pause_reason = d.reason;
       state.paused_by = d.by;
-      addLog(msg.at, fmt("ev_paused", { reason: d.reason }), "warn");
+      addLog(msg.at, fmt(gettext("Paused by the supervisor: {reason}"), { reason: d.reason }), "warn");
       break;
     case "resumed":
       state.paused = false;
       if ("phase_ends_at" in d) state.phase_ends_at = d.phase_ends_at;
       frozenLeft = null;
-      addLog(msg.at, T.ev_resumed);
+      addLog(msg.at, gettext("The opening resumed"));
       break;
     case "failed":
       state.failure_reason = d.reason;
-      addLog(msg.at, fmt("ev_failed", { reason: d.reason }), "warn");
+      addLog(msg.at, fmt(gettext("Failed: {reason}"), { reason: d.reason }), "warn");
       break;
     case "record_ready":
       state.record = { url: d.url, sha256: d.sha256 };
-      addLog(msg.at, T.ev_record);
+      addLog(msg.at, gettext("The opening record is ready"));
       break;
     default:
       break;
@@ -283,8 +313,8 @@ function renderDeadline() {
 function renderBanners() {
   $("banner-paused").hidden = !state.paused;
   const reason = $("paused-reason");
-  reason.textContent = state.paused ? fmt("paused_reason", { reason: state.pause_reason || "—" }) : "";
-  if (state.paused && state.paused_by) reason.textContent += fmt("paused_by", { by: state.paused_by });
+  reason.textContent = state.paused ? fmt(gettext("Reason: {reason}"), { reason: state.pause_reason || "—" }) : "";
+  if (state.paused && state.paused_by) reason.textContent += fmt(gettext("({by})"), { by: state.paused_by });
   $("banner-failed").hidden = state.phase !== "failed";
   $("failed-reason").textContent = state.failure_reason || "";
   $("banner-closed").hidden = state.phase !== "closed";
@@ -292,7 +322,7 @@ function renderBanners() {
 
 function statusTag(status) {
   const cls = { decrypted: "tag-ok", submitted: "tag", revoked: "tag-danger", failed_platform: "tag-danger", disqualified: "tag-danger" }[status] || "tag";
-  return el("span", { cls: `tag ${cls}`, text: T[`bid_${status}`] || status });
+  return el("span", { cls: `tag ${cls}`, text: BID_STATUS[status] || status });
 }
 
 function depositTag(deposit) {
@@ -300,7 +330,7 @@ function depositTag(deposit) {
   const ok = ["paid", "ok", "received", "verified"].includes(deposit.status);
   const bad = ["missing", "unpaid", "short", "late", "failed"].includes(deposit.status);
   // the label was worded when the price was read; known statuses follow the reader's language
-  const text = T[`deposit_${deposit.status}`] || deposit.label || deposit.status;
+  const text = DEPOSIT[deposit.status] || deposit.label || deposit.status;
   return el("span", { cls: `tag ${ok ? "tag-ok" : bad ? "tag-danger" : ""}`, text });
 }
 
@@ -313,7 +343,7 @@ function formCell(field, value) {
   if (field.type === "money") {
     td.className = "num money";
     td.append(el("strong", { text: money(value) }));
-    if (value !== null && value !== "") td.append(el("span", { cls: "unit", text: ` ${T.yuan}` }));
+    if (value !== null && value !== "") td.append(el("span", { cls: "unit", text: ` ${gettext("CNY")}` }));
   } else if (field.type === "integer") {
     td.className = "num";
     td.textContent = value === null ? "—" : String(value);
@@ -325,24 +355,24 @@ function formCell(field, value) {
 
 function fieldLabel(field) {
   // The agency names the fields; English readers get the platform's name for the usual ones.
-  return (CONFIG.lang === "en" && T[`field_${field.key}`]) || field.label || field.key;
+  return (CONFIG.lang === "en" && FIELD[field.key]) || field.label || field.key;
 }
 
 function renderTable() {
   const fields = state.form_fields && state.form_fields.length ? state.form_fields : [{ key: "price", label: "price", type: "money" }];
   const head = $("record-head");
   head.replaceChildren(
-    el("th", { cls: "num", text: T.col_order }),
-    el("th", { cls: "num", text: T.col_no }),
-    el("th", { text: T.col_bidder }),
+    el("th", { cls: "num", text: gettext("Order") }),
+    el("th", { cls: "num", text: gettext("No.") }),
+    el("th", { text: gettext("Bidder") }),
     ...fields.map((f) => el("th", { cls: f.type === "money" || f.type === "integer" ? "num" : "", text: fieldLabel(f) })),
-    el("th", { text: T.col_deposit }),
-    el("th", { text: T.col_status }),
+    el("th", { text: gettext("Deposit check") }),
+    el("th", { text: gettext("Status") }),
   );
   const body = $("record-body");
   const bids = [...state.bids].sort((a, b) => (a.order || 999) - (b.order || 999) || a.no - b.no);
   if (!bids.length) {
-    body.replaceChildren(el("tr", {}, el("td", { cls: "empty", text: T.table_empty, attrs: { colspan: String(fields.length + 5) } })));
+    body.replaceChildren(el("tr", {}, el("td", { cls: "empty", text: gettext("Bids are listed at the opening."), attrs: { colspan: String(fields.length + 5) } })));
     $("table-count").textContent = "";
     return;
   }
@@ -356,7 +386,7 @@ function renderTable() {
         el("td", { cls: "num order", text: bid.order || "" }),
         el("td", { cls: "num", text: bid.no }),
         el("td", { cls: bid.bidder ? "bidder" : "bidder masked", text: bidderLabel(bid.bidder, bid.no) },
-          mine && bid.no === mine ? el("span", { cls: "tag mine-tag", text: T.mine }) : null),
+          mine && bid.no === mine ? el("span", { cls: "tag mine-tag", text: gettext("You") }) : null),
         ...fields.map((f) => formCell(f, bid.form ? bid.form[f.key] : undefined)),
         el("td", {}, bid.deposit ? depositTag(bid.deposit) : el("span", { cls: "muted", text: "—" })),
         el("td", {}, statusTag(bid.status)),
@@ -379,47 +409,47 @@ function renderProgress() {
   bar.setAttribute("aria-valuenow", String(done));
   $("progress-fill").style.width = total ? `${Math.round((100 * done) / total)}%` : "0";
   bar.classList.toggle("complete", total > 0 && done === total);
-  $("progress-text").textContent = total ? fmt("progress_of", { x: done, n: total }) : T.progress_waiting;
+  $("progress-text").textContent = total ? fmt(gettext("{x} of {n} decrypted"), { x: done, n: total }) : gettext("The number of bids is shown at the opening.");
 }
 
 function renderSignins() {
   const list = $("signin-list");
   const names = state.signed_in || [];
-  $("signin-count").textContent = names.length ? fmt("signin_count", { n: names.length }) : "";
+  $("signin-count").textContent = names.length ? fmt(gettext("{n} signed in"), { n: names.length }) : "";
   if (!names.length) {
-    list.replaceChildren(el("li", { cls: "muted", text: state.phase === "signin" ? T.signin_secret : T.signin_none }));
+    list.replaceChildren(el("li", { cls: "muted", text: state.phase === "signin" ? gettext("Until the opening, who has signed in is kept secret from everyone (R14).") : gettext("Nobody has signed in yet.") }));
   } else {
     list.replaceChildren(
-      ...names.map((name, i) => el("li", { cls: name ? "" : "masked" }, el("span", { cls: "check", text: "✓", attrs: { "aria-hidden": "true" } }), el("span", { text: name || fmt("signin_masked_item", { n: i + 1 }) }))),
+      ...names.map((name, i) => el("li", { cls: name ? "" : "masked" }, el("span", { cls: "check", text: "✓", attrs: { "aria-hidden": "true" } }), el("span", { text: name || fmt(gettext("Signed-in bidder {n}"), { n: i + 1 }) }))),
     );
   }
-  $("signin-note").textContent = names.some((n) => n === null) ? T.signin_masked : "";
+  $("signin-note").textContent = names.some((n) => n === null) ? gettext("Names are published once the prices are read") : "";
 }
 
 function renderObjections() {
   const box = $("objection-list");
   const items = state.objections || [];
   const pending = items.filter((o) => !o.answered).length;
-  $("objection-count").textContent = items.length ? `${items.length - pending} / ${items.length} ${T.objection_answered}` : "";
+  $("objection-count").textContent = items.length ? `${items.length - pending} / ${items.length} ${gettext("Answered")}` : "";
   // keep what the host is typing while events re-render the list
   const drafts = {};
   for (const ta of box.querySelectorAll("textarea[data-objection]")) drafts[ta.dataset.objection] = ta.value;
   if (!items.length) {
-    box.replaceChildren(el("p", { cls: "empty", text: T.objections_none }));
+    box.replaceChildren(el("p", { cls: "empty", text: gettext("No objections.") }));
   } else {
     box.replaceChildren(
       ...items.map((o) => {
         const art = el("article", { cls: `room-objection ${o.answered ? "answered" : "pending"}`, attrs: { "data-id": String(o.id) } });
         const head = el("header", {}, el("strong", { text: o.bidder }));
         if (o.at) head.append(el("time", { cls: "muted small", text: localTime(o.at) }));
-        head.append(el("span", { cls: `tag ${o.answered ? "tag-ok" : "tag-warn"}`, text: o.answered ? T.objection_answered : T.objection_pending }));
+        head.append(el("span", { cls: `tag ${o.answered ? "tag-ok" : "tag-warn"}`, text: o.answered ? gettext("Answered") : gettext("Awaiting an answer") }));
         art.append(head, el("blockquote", { text: o.text }));
         if (o.answered) {
-          art.append(el("p", { cls: "answer" }, el("span", { cls: "muted", text: T.objection_answer }), el("span", { text: ` ${o.answer}` })));
+          art.append(el("p", { cls: "answer" }, el("span", { cls: "muted", text: gettext("Host's answer:") }), el("span", { text: ` ${o.answer}` })));
         } else if (ROLE === "host") {
-          const ta = el("textarea", { attrs: { rows: "2", maxlength: "5000", placeholder: T.answer_placeholder, "data-objection": String(o.id), "aria-label": T.answer_placeholder } });
+          const ta = el("textarea", { attrs: { rows: "2", maxlength: "5000", placeholder: gettext("Your answer"), "data-objection": String(o.id), "aria-label": gettext("Your answer") } });
           ta.value = drafts[o.id] || "";
-          const btn = el("button", { cls: "btn btn-primary btn-small", text: T.answer_send, attrs: { type: "button", "data-answer": String(o.id) } });
+          const btn = el("button", { cls: "btn btn-primary btn-small", text: gettext("Answer"), attrs: { type: "button", "data-answer": String(o.id) } });
           btn.disabled = !!state.paused;
           art.append(el("div", { cls: "answer-form" }, ta, btn));
         }
@@ -446,16 +476,16 @@ function renderControls() {
     const you = state.you || {};
     const signinOpen = now() >= Date.parse(state.signin_opens_at);
     const signinPhase = ["signin", "extraction", "decryption"].includes(p);
-    $("you-signin").textContent = you.signed_in ? `✓ ${T.you_signed_in}` : T.you_not_signed_in;
+    $("you-signin").textContent = you.signed_in ? `✓ ${gettext("Signed in")}` : gettext("Not signed in");
     $("you-signin").className = you.signed_in ? "ok-state" : "";
-    let bidText = T.your_bid_none;
-    if (you.bid_id) bidText = you.bid_no ? fmt("your_bid_no", { n: you.bid_no }) : T.your_bid_wait;
+    let bidText = gettext("You have no valid bid in this section.");
+    if (you.bid_id) bidText = you.bid_no ? fmt(gettext("No. {n}"), { n: you.bid_no }) : gettext("Numbered at the opening");
     $("you-bid").replaceChildren(document.createTextNode(bidText));
     if (you.bid_status && you.bid_no) $("you-bid").append(document.createTextNode(" "), statusTag(you.bid_status));
     const btn = $("btn-signin");
     btn.hidden = !!you.signed_in;
     btn.disabled = !signinPhase || !signinOpen || !!you.signed_in;
-    $("signin-hint").textContent = !you.signed_in && !signinOpen && p === "signin" ? fmt("sign_in_opens", { t: beijing(state.signin_opens_at) }) : "";
+    $("signin-hint").textContent = !you.signed_in && !signinOpen && p === "signin" ? fmt(gettext("Sign-in opens at {t}"), { t: beijing(state.signin_opens_at) }) : "";
     const canDecrypt = p === "decryption" && !state.paused && you.bid_id && you.bid_status === "submitted";
     $("btn-decrypt").disabled = !canDecrypt || myDecryptBusy;
     $("decrypt-box").hidden = !you.bid_id;
@@ -463,8 +493,8 @@ function renderControls() {
     for (const node of document.querySelectorAll(".decrypt-tools")) node.hidden = !pending;
     $("btn-decrypt").hidden = !pending;
     const status = $("decrypt-status");
-    if (you.bid_status === "decrypted") setDecryptStatus(T.decrypt_done, "ok");
-    else if (!myDecryptBusy && !status.dataset.kind) status.textContent = p === "decryption" ? "" : T.decrypt_wait;
+    if (you.bid_status === "decrypted") setDecryptStatus(gettext("Your bid is decrypted."), "ok");
+    else if (!myDecryptBusy && !status.dataset.kind) status.textContent = p === "decryption" ? "" : gettext("You can decrypt once the decryption window opens.");
     const form = $("objection-form");
     if (form) {
       const open = p === "objections" && !state.paused && !!you.bid_no;
@@ -507,27 +537,27 @@ function renderClock() {
   clock.classList.toggle("paused", !!state.paused);
   const timed = ["signin", "decryption", "objections"].includes(p) && ends;
   if (!timed) {
-    label.textContent = T[`clock_${p}`] || "";
+    label.textContent = CLOCK[p] || "";
     time.textContent = p === "closed" ? "✓" : p === "failed" ? "—" : "··· ";
     sub.textContent = "";
     clock.classList.remove("soon");
     return;
   }
-  label.textContent = T[`clock_${p}`];
+  label.textContent = CLOCK[p];
   let left = state.paused ? (frozenLeft ?? ends - now()) : ends - now();
   left = Math.max(0, left);
   time.textContent = hms(left);
   clock.classList.toggle("soon", !state.paused && left < 60000);
-  if (state.paused) sub.textContent = T.clock_paused;
-  else if (left <= 0) sub.textContent = p === "objections" && state.objections.some((o) => !o.answered) ? T.clock_wait_answers : T.clock_due;
-  else sub.textContent = fmt("clock_ends", { t: localTime(state.phase_ends_at) });
+  if (state.paused) sub.textContent = gettext("Paused; the clock has stopped");
+  else if (left <= 0) sub.textContent = p === "objections" && state.objections.some((o) => !o.answered) ? gettext("Time is up; waiting for the host to answer every objection") : gettext("Time is up; the room moves on in a moment…");
+  else sub.textContent = fmt(gettext("Ends at {t}"), { t: localTime(state.phase_ends_at) });
 }
 
 // ---------- notices ----------
 
 function showError(data) {
   const message = (data && data.message) || "";
-  toast(fmt("error", { message }), "error");
+  toast(fmt(gettext("Not done: {message}"), { message }), "error");
   if (data && data.command === "decrypt") {
     myDecryptBusy = false;
     setDecryptStatus(message, "error");
@@ -538,7 +568,7 @@ function showError(data) {
 function toast(text, kind = "info") {
   const box = $("toasts");
   const item = el("div", { cls: `notice ${kind === "error" ? "notice-danger" : kind === "ok" ? "notice-ok" : "notice-warn"}`, attrs: { role: kind === "error" ? "alert" : "status" } });
-  const close = el("button", { cls: "toast-close", text: "×", attrs: { type: "button", "aria-label": T.dismiss } });
+  const close = el("button", { cls: "toast-close", text: "×", attrs: { type: "button", "aria-label": gettext("Dismiss") } });
   close.addEventListener("click", () => item.remove());
   item.append(el("span", { text }), close);
   box.append(item);
@@ -568,11 +598,11 @@ function connect() {
   const ws = new WebSocket(`${proto}//${location.host}${CONFIG.ws}`);
   socket = ws;
   let opened = false;
-  setConn(attempts ? "reconnecting" : "connecting", attempts ? T.conn_reconnecting : T.conn_connecting);
+  setConn(attempts ? "reconnecting" : "connecting", attempts ? gettext("Connection lost, reconnecting…") : gettext("Connecting…"));
   ws.addEventListener("open", () => {
     opened = true;
     attempts = 0;
-    setConn("live", T.conn_live);
+    setConn("live", gettext("Live"));
     // The server sends a snapshot on connect; ask for anything after what we hold as well.
     ws.send(JSON.stringify({ type: "resume", after_seq: lastSeq }));
   });
@@ -600,11 +630,11 @@ function scheduleReconnect() {
   attempts += 1;
   const delay = Math.min(15000, 500 * 2 ** Math.min(attempts - 1, 5)) * (0.75 + Math.random() * 0.5);
   const until = Date.now() + delay;
-  setConn(refused ? "refused" : "reconnecting", refused ? T.conn_refused : T.conn_reconnecting);
+  setConn(refused ? "refused" : "reconnecting", refused ? gettext("The server refused the connection. Reload or log in again.") : gettext("Connection lost, reconnecting…"));
   const tick = () => {
     const s = Math.ceil((until - Date.now()) / 1000);
     if (s > 0 && !socket) {
-      if (!refused) $("conn-text").textContent = fmt("conn_reconnecting_in", { s });
+      if (!refused) $("conn-text").textContent = fmt(gettext("Connection lost, retrying in {s} s…"), { s });
       reconnectTimer = setTimeout(tick, 500);
     } else if (!socket) {
       connect();
@@ -615,7 +645,7 @@ function scheduleReconnect() {
 
 function send(message) {
   if (!socket || socket.readyState !== WebSocket.OPEN) {
-    toast(T.conn_reconnecting, "warn");
+    toast(gettext("Connection lost, reconnecting…"), "warn");
     return false;
   }
   socket.send(JSON.stringify(message));
@@ -666,7 +696,7 @@ async function describeKeys() {
     const { header } = await parseHeader(await headerBlob());
     const key = await findKey(header);
     const line = $("key-state");
-    line.textContent = key ? `✓ ${T.keys_found}` : T.keys_missing;
+    line.textContent = key ? `✓ ${gettext("This browser holds the key that matches your bid.")}` : gettext("This browser does not hold the key for your bid. Import your key backup file.");
     line.className = `key-state small ${key ? "ok" : "missing"}`;
     if (!key) $("key-import").open = true;
   } catch {
@@ -681,38 +711,38 @@ async function decryptMine() {
   let blob;
   let header;
   try {
-    setDecryptStatus(T.step_header, "busy");
+    setDecryptStatus(gettext("Fetching the envelope header…"), "busy");
     blob = await headerBlob();
     header = (await parseHeader(blob)).header;
   } catch (err) {
     myDecryptBusy = false;
-    setDecryptStatus(fmt("err_header", { e: err.message || err }), "error");
+    setDecryptStatus(fmt(gettext("Cannot fetch the envelope header: {e}"), { e: err.message || err }), "error");
     renderControls();
     return;
   }
   const keyset = await findKey(header).catch(() => null);
   if (!keyset) {
     myDecryptBusy = false;
-    setDecryptStatus(T.keys_missing, "error");
+    setDecryptStatus(gettext("This browser does not hold the key for your bid. Import your key backup file."), "error");
     $("key-import").open = true;
-    $("key-state").textContent = T.keys_missing;
+    $("key-state").textContent = gettext("This browser does not hold the key for your bid. Import your key backup file.");
     $("key-state").className = "key-state small missing";
     renderControls();
     return;
   }
   let k2;
   try {
-    setDecryptStatus(T.step_unwrap, "busy");
+    setDecryptStatus(gettext("Unwrapping K2 with your private key…"), "busy");
     k2 = await unwrapK2(blob, keyset.enc.privateKey);
   } catch (err) {
     myDecryptBusy = false;
-    setDecryptStatus(fmt("err_unwrap", { e: err.message || err }), "error");
+    setDecryptStatus(fmt(gettext("Could not unwrap K2: {e}"), { e: err.message || err }), "error");
     renderControls();
     return;
   }
   const sent = send({ type: "decrypt", bid_id: state.you.bid_id, k2: b64encode(k2) });
   k2.fill(0);
-  if (sent) setDecryptStatus(T.step_sent, "busy");
+  if (sent) setDecryptStatus(gettext("Sent; the platform is checking…"), "busy");
   else myDecryptBusy = false;
   renderControls();
 }
@@ -722,15 +752,15 @@ async function importBackup() {
   const pass = $("backup-pass").value;
   const status = $("import-status");
   if (!file || !pass) {
-    status.textContent = T.import_need;
+    status.textContent = gettext("Choose the backup file and enter its passphrase.");
     return;
   }
-  status.textContent = T.import_busy;
+  status.textContent = gettext("Checking the passphrase and importing…");
   $("btn-import").disabled = true;
   try {
     await backupImport(file, pass);
     $("backup-pass").value = "";
-    status.textContent = `✓ ${T.import_ok}`;
+    status.textContent = `✓ ${gettext("The key is now stored in this browser.")}`;
     status.className = "help ok";
     $("key-import").open = false;
     await describeKeys();
@@ -775,7 +805,7 @@ function wire() {
     $("btn-pause").addEventListener("click", () => {
       const reason = $("pause-reason").value.trim();
       if (!reason) {
-        toast(T.pause_need_reason, "warn");
+        toast(gettext("Give the reason for pausing."), "warn");
         $("pause-reason").focus();
         return;
       }
