@@ -86,7 +86,7 @@ def old_tree(dest: Path) -> Path:
     with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
         tar.extractall(dest, filter="data")
     assert (dest / OLD_SETTINGS.replace(".", "/")).with_suffix(".py").exists()
-    shutil.copy(ROOT / "tests" / "upgrade_seed.py", dest / "upgrade_seed.py")
+    shutil.copy(Path(__file__).with_name("upgrade_seed.py"), dest / "upgrade_seed.py")
     return dest
 
 
