@@ -26,6 +26,9 @@ class BidderKey(models.Model):
     class Meta:
         ordering = ["-created_at"]
 
+    def __str__(self) -> str:
+        return f"BidderKey {self.kid}"
+
 
 class OpeningKey(models.Model):
     """A section's ECDH opening key; the private key is stored wrapped under the master key."""
@@ -37,6 +40,9 @@ class OpeningKey(models.Model):
     wrap_iv = models.BinaryField()
     not_before = models.DateTimeField()
     created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"OpeningKey {self.kid}"
 
 
 def _upload_public_id() -> str:
@@ -65,6 +71,9 @@ class BidUpload(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
     created_at = models.DateTimeField(default=timezone.now)
 
+    def __str__(self) -> str:
+        return f"BidUpload {self.public_id}"
+
 
 class UploadChunk(models.Model):
     upload = models.ForeignKey(BidUpload, on_delete=models.CASCADE, related_name="chunks")
@@ -75,6 +84,9 @@ class UploadChunk(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["upload", "index"], name="chunk_unique")]
+
+    def __str__(self) -> str:
+        return f"UploadChunk {self.pk}"
 
 
 class Bid(models.Model):
@@ -118,6 +130,9 @@ class Bid(models.Model):
         ordering = ["received_at"]
         indexes = [models.Index(fields=["section", "organization", "status"])]
 
+    def __str__(self) -> str:
+        return f"Bid {self.public_id}"
+
 
 class OpeningRoom(models.Model):
     """开标室: the live state of one section's opening. State lives here, never in a consumer."""
@@ -144,6 +159,9 @@ class OpeningRoom(models.Model):
     record_sha256 = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
+    def __str__(self) -> str:
+        return f"OpeningRoom {self.pk}"
+
 
 class RoomEvent(models.Model):
     """One message of the room's history: replayed to clients that resume."""
@@ -160,6 +178,9 @@ class RoomEvent(models.Model):
         ordering = ["seq"]
         constraints = [models.UniqueConstraint(fields=["room", "seq"], name="room_event_seq_unique")]
 
+    def __str__(self) -> str:
+        return f"RoomEvent {self.seq}"
+
 
 class RoomSignIn(models.Model):
     room = models.ForeignKey(OpeningRoom, on_delete=models.CASCADE, related_name="sign_ins")
@@ -169,6 +190,9 @@ class RoomSignIn(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["room", "organization"], name="room_signin_unique")]
+
+    def __str__(self) -> str:
+        return f"RoomSignIn {self.pk}"
 
 
 class OpeningObjection(models.Model):
@@ -183,3 +207,6 @@ class OpeningObjection(models.Model):
 
     class Meta:
         ordering = ["raised_at"]
+
+    def __str__(self) -> str:
+        return f"OpeningObjection {self.pk}"

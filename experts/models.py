@@ -73,6 +73,9 @@ class Unavailability(models.Model):
     class Meta:
         ordering = ["starts_at"]
 
+    def __str__(self) -> str:
+        return f"Unavailability {self.pk}"
+
 
 def _draw_public_id() -> str:
     return public_id("d", 14)
@@ -117,6 +120,9 @@ class Draw(models.Model):
     class Meta:
         ordering = ["-requested_at"]
 
+    def __str__(self) -> str:
+        return f"Draw {self.public_id}"
+
     @property
     def is_complete(self) -> bool:
         return self.status == self.Status.COMPLETE
@@ -160,6 +166,9 @@ class Pick(models.Model):
         ordering = ["draw__requested_at", "group", "position"]
         constraints = [models.UniqueConstraint(fields=["draw", "expert"], name="pick_unique")]
 
+    def __str__(self) -> str:
+        return f"Pick {self.public_id}"
+
 
 class Evaluation(models.Model):
     """评标: the committee's remote evaluation of one section, and its report."""
@@ -180,6 +189,9 @@ class Evaluation(models.Model):
     report_path = models.CharField(max_length=300, blank=True)
     report_sha256 = models.CharField(max_length=64, blank=True)
 
+    def __str__(self) -> str:
+        return f"Evaluation {self.pk}"
+
 
 class EvaluationDocument(models.Model):
     """A bid's documents, decrypted into the file store when evaluation starts, for the committee only."""
@@ -190,6 +202,9 @@ class EvaluationDocument(models.Model):
     size = models.PositiveBigIntegerField(default=0)
     sha256 = models.CharField(max_length=64, blank=True)
     error = models.CharField(max_length=300, blank=True)
+
+    def __str__(self) -> str:
+        return f"EvaluationDocument {self.pk}"
 
 
 class Score(models.Model):
@@ -203,6 +218,9 @@ class Score(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["member", "bid", "criterion"], name="score_unique")]
 
+    def __str__(self) -> str:
+        return f"Score {self.pk}"
+
 
 class Verdict(models.Model):
     """A member's pass/fail finding on a bid (初步评审); a majority of fails rejects the bid."""
@@ -215,6 +233,9 @@ class Verdict(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["member", "bid"], name="verdict_unique")]
 
+    def __str__(self) -> str:
+        return f"Verdict {self.pk}"
+
 
 class Publicity(models.Model):
     """中标候选人公示: the candidates made public (R27)."""
@@ -224,6 +245,9 @@ class Publicity(models.Model):
     ends_at = models.DateTimeField()
     published_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
     candidates = models.JSONField()
+
+    def __str__(self) -> str:
+        return f"Publicity {self.pk}"
 
 
 class PublicityObjection(models.Model):
@@ -239,6 +263,9 @@ class PublicityObjection(models.Model):
 
     class Meta:
         ordering = ["submitted_at"]
+
+    def __str__(self) -> str:
+        return f"PublicityObjection {self.pk}"
 
 
 class Award(models.Model):
@@ -256,6 +283,9 @@ class Award(models.Model):
     contract_recorded_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True,
                                              related_name="+")
 
+    def __str__(self) -> str:
+        return f"Award {self.pk}"
+
 
 class ResultNotice(models.Model):
     """中标结果通知书: sent to every bidder that did not win, at the same moment as the award (R29)."""
@@ -265,3 +295,6 @@ class ResultNotice(models.Model):
     sent_at = models.DateTimeField()
     path = models.CharField(max_length=300)
     sha256 = models.CharField(max_length=64)
+
+    def __str__(self) -> str:
+        return f"ResultNotice {self.pk}"

@@ -19,6 +19,9 @@ class LedgerEntry(models.Model):
         ordering = ["seq"]
         verbose_name_plural = "ledger entries"
 
+    def __str__(self) -> str:
+        return f"LedgerEntry {self.action}"
+
     def save(self, *args, **kwargs):
         # Entries are immutable: a second save would silently rewrite history.
         if not self._state.adding:
@@ -35,6 +38,9 @@ class LedgerHead(models.Model):
     seq = models.PositiveBigIntegerField(default=0)
     hash = models.CharField(max_length=64, default="0" * 64)
 
+    def __str__(self) -> str:
+        return f"LedgerHead {self.seq}"
+
 
 class LedgerAnchor(models.Model):
     """A timestamp token over the ledger head at ``seq``."""
@@ -46,3 +52,6 @@ class LedgerAnchor(models.Model):
 
     class Meta:
         ordering = ["seq"]
+
+    def __str__(self) -> str:
+        return f"LedgerAnchor {self.seq}"

@@ -148,6 +148,9 @@ class TenderDocument(models.Model):
     class Meta:
         ordering = ["uploaded_at"]
 
+    def __str__(self) -> str:
+        return f"TenderDocument {self.name}"
+
 
 class Registration(models.Model):
     """报名: a bidder organization signed up for a section. Secret until the opening (R14)."""
@@ -161,6 +164,9 @@ class Registration(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["section", "organization"], name="registration_unique"),
         ]
+
+    def __str__(self) -> str:
+        return f"Registration {self.pk}"
 
 
 class Question(models.Model):
@@ -176,6 +182,9 @@ class Question(models.Model):
 
     class Meta:
         ordering = ["asked_at"]
+
+    def __str__(self) -> str:
+        return f"Question {self.pk}"
 
 
 class Clarification(models.Model):
@@ -194,6 +203,9 @@ class Clarification(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["section", "number"], name="clarification_number_unique"),
         ]
+
+    def __str__(self) -> str:
+        return f"Clarification {self.pk}"
 
     @property
     def moved_deadline(self) -> bool:
@@ -219,6 +231,9 @@ class DocumentObjection(models.Model):
     class Meta:
         ordering = ["submitted_at"]
 
+    def __str__(self) -> str:
+        return f"DocumentObjection {self.pk}"
+
 
 class Notification(models.Model):
     """A message to one organization (a registered bidder, say)."""
@@ -232,3 +247,6 @@ class Notification(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Notification {self.pk}"

@@ -4,9 +4,10 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import trading.credit.models
 from django.conf import settings
 from django.db import migrations, models
+
+import trading.credit.models
 
 
 class Migration(migrations.Migration):
