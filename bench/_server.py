@@ -92,7 +92,7 @@ class Platform:
             self.env["DATABASE_URL"] = self.database_url
         for name in [n for n in self.env if n.startswith("S3_")] + ["FILE_STORAGE"]:
             self.env.pop(name, None)
-        if self.s3:  # the file store in a bucket on moto's S3 server, as tests/test_s3_storage.py does
+        if self.s3:  # the file store in a bucket on moto's S3 server, as tests/core/test_s3_storage.py does
             from tests.s3 import MotoServer
 
             self.s3_server = MotoServer().start()

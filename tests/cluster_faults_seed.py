@@ -1,4 +1,4 @@
-"""Seeds for tests/test_cluster_faults.py; runs in its own process with the cluster's environment, prints JSON.
+"""Seeds for tests/deploy/test_cluster_faults.py; runs in its own process with the cluster's environment, prints JSON.
 
     python tests/cluster_faults_seed.py surge --bidders 20 --out DIR --deadline-in 240 --doc-kib 400
         a published section, N registered bidders with keys and sealed envelopes written to DIR, NOT uploaded:
