@@ -5,6 +5,14 @@ from django.utils import timezone
 
 from experts.actions import EvaluationAction
 from experts.selectors import evaluation_state_for
+from tests.credit.test_collusion import CHROME, FIREFOX, committee_member, make_bid, opened_section
+from tests.experts.test_experts_kit import (
+    agency_of,
+    drawable_section,
+    fake_bids,
+    opened,
+    seat_committee,
+)
 from tests.factories import (
     SectionFactory,
     UserFactory,
@@ -14,8 +22,6 @@ from tests.factories import (
     published_section,
     supervisor_user,
 )
-from tests.credit.test_collusion import CHROME, FIREFOX, committee_member, make_bid, opened_section
-from tests.experts.test_experts_kit import agency_of, drawable_section, fake_bids, opened, seat_committee
 from trading.credit.selectors import collusion_signals_visible_to
 from trading.credit.services.collusion import collusion_signals_compute
 from trading.models import User

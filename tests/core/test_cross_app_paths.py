@@ -14,8 +14,6 @@ from experts.models import Evaluation, Pick
 from experts.services import award as award_services
 from experts.services import evaluation as ev
 from tests.bidflow import BidderKit, bid_through_api, kit_for
-from tests.factories import bidder_user, publish_section, supervisor_user
-from tests.roomkit import PRICES as ROOM_PRICES
 from tests.credit.test_blacklist import bar
 from tests.experts.test_experts_evaluation import PRICES, score_all
 from tests.experts.test_experts_kit import (
@@ -27,6 +25,8 @@ from tests.experts.test_experts_kit import (
     opened,
     seat_committee,
 )
+from tests.factories import bidder_user, publish_section, supervisor_user
+from tests.roomkit import PRICES as ROOM_PRICES
 from trading.credit.models import CreditRecord
 from trading.credit.services import blacklist
 from trading.credit.services.blacklist import Barred

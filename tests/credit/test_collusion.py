@@ -11,6 +11,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from bidding.models import Bid
+from tests.credit.test_blacklist import token, urlpatterns  # noqa: F401  (this module is its own urlconf)
 from tests.factories import (
     OrganizationFactory,
     SectionFactory,
@@ -20,7 +21,6 @@ from tests.factories import (
     expert_user,
     supervisor_user,
 )
-from tests.credit.test_blacklist import token, urlpatterns  # noqa: F401  (this module is its own urlconf)
 from trading.credit.models import CollusionSignal
 from trading.credit.services import collusion
 from trading.credit.services.collusion import collusion_signals_compute

@@ -223,7 +223,10 @@ class Supervisor:
 def test_redis_restarted_during_the_decryption_window_the_opening_completes_once_and_observers_resume(tmp_path):
     require_postgres()
     require_redis()
-    from tests.bidding.test_room_cluster import assert_opened_exactly_once, assert_strictly_increasing
+    from tests.bidding.test_room_cluster import (
+        assert_opened_exactly_once,
+        assert_strictly_increasing,
+    )
 
     redis_server = PrivateRedis(tmp_path)
     redis_server.start()

@@ -6,7 +6,6 @@ import pytest
 from django.utils import timezone
 
 from experts.models import Expert
-from tests.factories import agency_user, bidder_user, expert_user, supervisor_user
 from tests.experts.test_experts_draws import replay_from_spec
 from tests.experts.test_experts_kit import (
     agency_of,
@@ -18,6 +17,7 @@ from tests.experts.test_experts_kit import (
     request_draw,
     seat_committee,
 )
+from tests.factories import agency_user, bidder_user, expert_user, supervisor_user
 from trading.models import ApiToken
 
 pytestmark = pytest.mark.django_db

@@ -18,10 +18,10 @@ from bidding.room.decrypt import room_decrypt
 from experts.models import Evaluation, EvaluationDocument, Pick
 from experts.services import draws
 from experts.services.evaluation import evaluation_start
+from tests.experts.test_experts_kit import agency_of, make_experts
 from tests.factories import supervisor_user
 from tests.roomkit import prepare
 from tests.services import chromium_args, require_chromium
-from tests.experts.test_experts_kit import agency_of, make_experts
 from trading.models import Section
 from trading.sweeps import run_sweeps
 

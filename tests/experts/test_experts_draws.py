@@ -15,7 +15,6 @@ from hypothesis import strategies as st
 from experts.models import Draw, Expert, Pick, Unavailability
 from experts.services import draws
 from experts.services.errors import ExpertError
-from tests.factories import OrganizationFactory, bidder_user, register, supervisor_user
 from tests.experts.test_experts_kit import (
     agency_of,
     complete_draw,
@@ -23,6 +22,7 @@ from tests.experts.test_experts_kit import (
     make_experts,
     request_draw,
 )
+from tests.factories import OrganizationFactory, bidder_user, register, supervisor_user
 from timestamps.stamping import stamp_valid
 from trading import signals
 from trading.models import Organization

@@ -12,8 +12,14 @@ from experts.services import award as award_services
 from experts.services import evaluation as ev
 from experts.services.errors import ExpertError
 from experts.services.scoring import BidInput, PriceRule, aggregate, benchmark_price, price_score
+from tests.experts.test_experts_kit import (
+    agency_of,
+    drawable_section,
+    fake_bids,
+    opened,
+    seat_committee,
+)
 from tests.factories import bidder_user
-from tests.experts.test_experts_kit import agency_of, drawable_section, fake_bids, opened, seat_committee
 from timestamps.models import LedgerEntry
 from trading.models import Notification, Section
 from trading.services.errors import PermissionDenied

@@ -14,9 +14,9 @@ from referencing.jsonschema import DRAFT4
 
 from bidding.models import Bid
 from bidding.room.decrypt import room_decrypt
+from tests.credit.test_blacklist import urlpatterns  # noqa: F401  (this module is its own urlconf)
 from tests.factories import agency_user, publish_section
 from tests.roomkit import prepare
-from tests.credit.test_blacklist import urlpatterns  # noqa: F401  (this module is its own urlconf)
 from trading.models import Section
 from trading.sweeps import run_sweeps
 

@@ -9,6 +9,7 @@ import time_machine
 from django.utils import timezone
 
 from bidding.room.decrypt import room_decrypt
+from tests.credit.test_blacklist import bar, urlpatterns  # noqa: F401  (this module is its own urlconf)
 from tests.factories import (
     OrganizationFactory,
     SectionFactory,
@@ -19,7 +20,6 @@ from tests.factories import (
     supervisor_user,
 )
 from tests.roomkit import prepare
-from tests.credit.test_blacklist import bar, urlpatterns  # noqa: F401  (this module is its own urlconf)
 from trading.credit.models import CreditAppeal
 from trading.credit.services.blacklist import add_years
 from trading.models import Clarification, Section

@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from tests.credit.test_blacklist import token, urlpatterns  # noqa: F401  (this module is its own urlconf)
 from tests.factories import (
     OrganizationFactory,
     SectionFactory,
@@ -17,7 +18,6 @@ from tests.factories import (
     register,
     supervisor_user,
 )
-from tests.credit.test_blacklist import token, urlpatterns  # noqa: F401  (this module is its own urlconf)
 from timestamps.models import LedgerEntry
 from trading.models import DocumentObjection, Notification, Section
 from trading.services.errors import Conflict, DomainError, PermissionDenied
