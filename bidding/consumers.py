@@ -154,7 +154,7 @@ def _objection(*, user, section, content, role):
 def _answer(*, user, section, content, role):
     objection_id = content.get("objection_id")
     services.room_objection_answer(user=user, section=section,
-                                   objection_id=objection_id if isinstance(objection_id, int) else -1,
+                                   objection_id=objection_id if isinstance(objection_id, str) else "",
                                    answer=str(content.get("answer", "")))
 
 

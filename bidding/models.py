@@ -195,9 +195,14 @@ class RoomSignIn(models.Model):
         return f"RoomSignIn {self.pk}"
 
 
+def _opening_objection_public_id() -> str:
+    return public_id("oo", 14)
+
+
 class OpeningObjection(models.Model):
     """开标异议 (R13): raised in the room, answered on the spot, recorded."""
 
+    public_id = models.CharField(max_length=24, unique=True, default=_opening_objection_public_id, editable=False)
     room = models.ForeignKey(OpeningRoom, on_delete=models.CASCADE, related_name="objections")
     organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
     text = models.TextField()

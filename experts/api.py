@@ -243,7 +243,7 @@ class BidDocumentsView(APIView):
 def publicity_json(publicity: Publicity) -> dict:
     return {"starts_at": publicity.starts_at.isoformat(), "ends_at": publicity.ends_at.isoformat(),
             "candidates": [{k: c[k] for k in ("rank", "bidder", "price", "total")} for c in publicity.candidates],
-            "objections": [{"id": o.pk, "text": o.text, "submitted_at": o.submitted_at.isoformat(),
+            "objections": [{"id": o.public_id, "text": o.text, "submitted_at": o.submitted_at.isoformat(),
                             "answer_due": o.answer_due.isoformat(), "answer": o.answer,
                             "answered_at": o.answered_at.isoformat() if o.answered_at else None}
                            for o in publicity.objections.all()]}
@@ -276,7 +276,7 @@ class PublicityObjectionView(APIView):
         section = section_get_visible(user=request.user, public_id=section_id)
         objection = award_services.publicity_objection_raise(user=request.user, section_id=section.pk,
                                                              text=request.data.get("text", ""))
-        return Response({"id": objection.pk, "answer_due": objection.answer_due.isoformat()},
+        return Response({"id": objection.public_id, "answer_due": objection.answer_due.isoformat()},
                         status=status.HTTP_201_CREATED)
 
 
@@ -285,7 +285,7 @@ class PublicityAnswerView(APIView):
     def post(self, request, objection_id):
         objection = award_services.publicity_objection_answer(user=request.user, objection_id=objection_id,
                                                               answer=request.data.get("answer", ""))
-        return Response({"id": objection.pk, "answered_at": objection.answered_at.isoformat()})
+        return Response({"id": objection.public_id, "answered_at": objection.answered_at.isoformat()})
 
 
 class AwardView(APIView):

@@ -250,9 +250,14 @@ class Publicity(models.Model):
         return f"Publicity {self.pk}"
 
 
+def _publicity_objection_public_id() -> str:
+    return public_id("po", 14)
+
+
 class PublicityObjection(models.Model):
     """An objection to the candidates during publicity; answered within 3 days (R27)."""
 
+    public_id = models.CharField(max_length=24, unique=True, default=_publicity_objection_public_id, editable=False)
     publicity = models.ForeignKey(Publicity, on_delete=models.PROTECT, related_name="objections")
     organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
     text = models.TextField()

@@ -28,7 +28,7 @@ urlpatterns = [
     path("sections/<str:section_id>/publicity", api.PublicityView.as_view(), name="api-publicity"),
     path("sections/<str:section_id>/publicity/objections", api.PublicityObjectionView.as_view(),
          name="api-publicity-objections"),
-    path("publicity-objections/<int:objection_id>/answer", api.PublicityAnswerView.as_view(),
+    path("publicity-objections/<str:objection_id>/answer", api.PublicityAnswerView.as_view(),
          name="api-publicity-answer"),
     path("sections/<str:section_id>/award", api.AwardView.as_view(), name="api-award"),
     path("sections/<str:section_id>/award/notice.pdf", api.AwardNoticeView.as_view(), name="api-award-notice"),

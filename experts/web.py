@@ -134,7 +134,7 @@ def _agency_action(request, section: Section) -> None:
                  _("The candidates are public."))
     elif action == "answer":
         _attempt(request, lambda: award_services.publicity_objection_answer(
-            user=user, objection_id=int(p.get("objection") or 0), answer=p.get("answer", "")), _("Answered."))
+            user=user, objection_id=str(p.get("objection") or ""), answer=p.get("answer", "")), _("Answered."))
     elif action == "award":
         _attempt(request, lambda: award_services.award_make(user=user, section_id=section.pk,
                                                             bid_id=p.get("bid") or None),

@@ -276,15 +276,15 @@ def room_objection_raise(*, user: User, section: Section, text: str, now: dateti
     objection = OpeningObjection.objects.create(
         room=room, organization=user.organization, raised_at=now,
         text=clean_text(text, field="text", label=_("Objection"), max_length=5000))
-    event_emit(room, "objection_raised", {"id": objection.pk, "bidder": user.organization.name, "text": objection.text,
+    event_emit(room, "objection_raised", {"id": objection.public_id, "bidder": user.organization.name, "text": objection.text,
                                           "at": now.isoformat()}, now=now)
     ledger_append(action="opening.objection_raised", actor=user, obj=section, now=now,
-                  data={"objection": objection.pk, "text": objection.text})
+                  data={"objection": objection.public_id, "text": objection.text})
     return objection
 
 
 @transaction.atomic
-def room_objection_answer(*, user: User, section: Section, objection_id: int, answer: str,
+def room_objection_answer(*, user: User, section: Section, objection_id: str, answer: str,
                           now: datetime | None = None) -> OpeningObjection:
     now = now or timezone.now()
     room = _locked(section.pk)
@@ -293,7 +293,7 @@ def room_objection_answer(*, user: User, section: Section, objection_id: int, an
     if room.paused:
         raise RoomError(_("The room is paused by the supervisor: %(reason)s") % {"reason": room.pause_reason},
                         code="paused")
-    objection = OpeningObjection.objects.select_for_update().filter(room=room, pk=objection_id).first()
+    objection = OpeningObjection.objects.select_for_update().filter(room=room, public_id=objection_id).first()
     if objection is None:
         raise RoomError(_("No such objection."), code="not_found")
     if objection.answered_at:
@@ -301,10 +301,10 @@ def room_objection_answer(*, user: User, section: Section, objection_id: int, an
     objection.answer = clean_text(answer, field="answer", label=_("Answer"), max_length=5000)
     objection.answered_at = now
     objection.save(update_fields=["answer", "answered_at"])
-    event_emit(room, "objection_answered", {"id": objection.pk, "answer": objection.answer, "at": now.isoformat()},
+    event_emit(room, "objection_answered", {"id": objection.public_id, "answer": objection.answer, "at": now.isoformat()},
                now=now)
     ledger_append(action="opening.objection_answered", actor=user, obj=section, now=now,
-                  data={"objection": objection.pk, "answer": objection.answer})
+                  data={"objection": objection.public_id, "answer": objection.answer})
     return objection
 
 

@@ -38,7 +38,7 @@ def room_snapshot(room: OpeningRoom, *, role: str, org_id: int | None) -> dict:
         "signin_opens_at": signin_opens_at(section).isoformat(), "server_time": now.isoformat(),
         "signed_in": signed_in, "bids": bids,
         "decrypted": sum(b["status"] == Bid.Status.DECRYPTED for b in bids), "total": len(bids),
-        "objections": [{"id": o.pk, "bidder": o.organization.name, "text": o.text, "answer": o.answer,
+        "objections": [{"id": o.public_id, "bidder": o.organization.name, "text": o.text, "answer": o.answer,
                         "answered": o.answered_at is not None} for o in room.objections.select_related("organization")],
         "record": {"url": f"/api/v1/sections/{section.public_id}/opening/record.pdf", "sha256": room.record_sha256}
         if room.record_sha256 else None,

@@ -73,16 +73,16 @@ def publicity_objection_raise(*, user: User, section_id: int, text: str,
     objection = PublicityObjection.objects.create(publicity=publicity, organization=user.organization, text=text,
                                                   submitted_at=now, answer_due=now + ANSWER_WITHIN)
     ledger_append(action="publicity.objection", actor=user, obj=publicity.section, now=now,
-                  data={"objection": objection.pk, "due": objection.answer_due.isoformat()})
+                  data={"objection": objection.public_id, "due": objection.answer_due.isoformat()})
     return objection
 
 
 @transaction.atomic
-def publicity_objection_answer(*, user: User, objection_id: int, answer: str,
+def publicity_objection_answer(*, user: User, objection_id: str, answer: str,
                                now: datetime | None = None) -> PublicityObjection:
     now = now or timezone.now()
     objection = (PublicityObjection.objects.select_for_update().select_related("publicity__section__project")
-                 .filter(pk=objection_id).first())
+                 .filter(public_id=objection_id).first())
     if objection is None:
         raise NotFound(_("No such objection."))
     require_section_agency(user, objection.publicity.section)
@@ -94,7 +94,7 @@ def publicity_objection_answer(*, user: User, objection_id: int, answer: str,
     objection.answer, objection.answered_at = answer, now
     objection.save(update_fields=["answer", "answered_at"])
     ledger_append(action="publicity.answered", actor=user, obj=objection.publicity.section, now=now,
-                  data={"objection": objection.pk, "late": now > objection.answer_due})
+                  data={"objection": objection.public_id, "late": now > objection.answer_due})
     return objection
 
 

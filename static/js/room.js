@@ -791,7 +791,7 @@ function wire() {
     $("objection-list").addEventListener("click", (event) => {
       const btn = event.target.closest("button[data-answer]");
       if (!btn) return;
-      const id = Number(btn.dataset.answer);
+      const id = btn.dataset.answer;
       const ta = $("objection-list").querySelector(`textarea[data-objection="${id}"]`);
       const answer = ta ? ta.value.trim() : "";
       if (!answer) {

@@ -174,8 +174,8 @@ def test_r13_objections_are_raised_answered_and_recorded(api, tmp_path):
         assert room_of(opening).phase == "objections"  # waits for the answer
         with pytest.raises(PermissionDenied):
             services.room_objection_answer(user=opening.kits[0].user, section=opening.section,
-                                           objection_id=objection.pk, answer="x")
-        services.room_objection_answer(user=host, section=opening.section, objection_id=objection.pk,
+                                           objection_id=objection.public_id, answer="x")
+        services.room_objection_answer(user=host, section=opening.section, objection_id=objection.public_id,
                                        answer="经核对，报价单位为元，异议不成立。")
         run_sweeps()
     room = room_of(opening)

@@ -275,7 +275,7 @@ def test_documents_need_a_sign_up_to_download(api):
     doc = add_document(section)
     bidder = bidder_user()
     client_for(api, bidder)
-    url = f"/api/v1/sections/{section.public_id}/documents/{doc.pk}"
+    url = f"/api/v1/sections/{section.public_id}/documents/{doc.public_id}"
     assert api.get(url).status_code == 403
     register(section, bidder)
     response = api.get(url)

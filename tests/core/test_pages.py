@@ -549,7 +549,7 @@ def test_clarification_form_answers_questions_and_moves_the_deadline_r03(client,
     assert "工期能否延长？" in html and "15 日" in html
     response = client.post(
         reverse("clarification_publish", args=[section.public_id]),
-        {"text": "工期调整为 200 日历天。", "affects_preparation": "on", "answers": [question.pk]},
+        {"text": "工期调整为 200 日历天。", "affects_preparation": "on", "answers": [question.public_id]},
     )
     assert response.status_code == 302
     section.refresh_from_db()
@@ -572,14 +572,14 @@ def test_objection_answer_form(client, world):
     html = client.get(reverse("agency_section", args=[section.public_id])).content.decode()
     assert "评分标准有倾向性" in html and "答复期限" in html
     response = client.post(
-        reverse("objection_answer", args=[objection.pk]),
-        {f"objection-{objection.pk}-answer": "评分标准符合规定。"},
+        reverse("objection_answer", args=[objection.public_id]),
+        {f"objection-{objection.public_id}-answer": "评分标准符合规定。"},
     )
     assert response.status_code == 302
     objection.refresh_from_db()
     assert objection.status == DocumentObjection.Status.ANSWERED
     client.force_login(world["other_agency"])
-    assert client.post(reverse("objection_answer", args=[objection.pk]), {}).status_code == 404
+    assert client.post(reverse("objection_answer", args=[objection.public_id]), {}).status_code == 404
 
 
 def test_cancel_form_needs_a_reason(client, world):
@@ -634,7 +634,7 @@ def test_bidder_sign_up_twice_shows_a_message(client, world):
 def test_document_download_only_for_registered_bidders(client, world):
     section = world["published"]
     doc = section.documents.get()
-    url = reverse("document_download", args=[section.public_id, doc.pk])
+    url = reverse("document_download", args=[section.public_id, doc.public_id])
     assert client.get(url).status_code == 302
     client.force_login(world["other_bidder"])
     assert (

@@ -51,6 +51,12 @@ GROWS = {"django_migrations", "django_content_type", "auth_permission"}
 # Tables whose rows a later migration moves or rewrites on purpose: table -> why (and where it is checked).
 RESHAPED: dict[str, str] = {}
 
+# Tables that got a random ``public_id`` filled in for existing rows (no counter a user can see, R14).
+PUBLIC_IDS = ("trading_tenderdocument", "trading_question", "trading_documentobjection", "trading_notification",
+              "trading_deadlinealert", "trading_supervisionalert", "trading_servicerating", "trading_ratingfollowup",
+              "trading_creditappeal", "trading_depositforfeiture", "bidding_openingobjection",
+              "experts_publicityobjection")
+
 
 def _env(url: str, var_dir: Path, settings: str, pythonpath: Path | None) -> dict:
     env = {k: v for k, v in os.environ.items()
@@ -220,6 +226,14 @@ def test_a_database_from_before_the_capability_apps_upgrades_with_every_row_inta
             content_types = set(conn.execute("SELECT app_label, model FROM django_content_type").fetchall())
         expected = {(label, name.lower()) for label, models in MOVED.items() for name in models}
         assert expected <= content_types, f"content types missing: {sorted(expected - content_types)}"
+
+        # 3b. Rows from before the random public ids (R14) each got their own, none of them a counter.
+        with psycopg.connect(url) as conn:
+            for table in PUBLIC_IDS:
+                count, distinct, numeric = conn.execute(
+                    f'SELECT count(*), count(DISTINCT public_id), count(*) FILTER (WHERE public_id ~ \'^[0-9]*$\') '
+                    f'FROM "{table}"').fetchone()
+                assert count == distinct and numeric == 0, f"{table}: {count} rows, {distinct} public ids"
 
         # 4. The audit ledger (hash chain and TSA anchors) still verifies with the new code.
         verified = _ok(_run(["manage.py", "verify_ledger"], cwd=ROOT, env=new_env), "new verify_ledger")

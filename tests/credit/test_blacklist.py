@@ -274,7 +274,7 @@ def test_an_upheld_appeal_revokes_the_record_and_the_party_may_register_again(ap
     assert response.status_code == 200 and response.json()["status"] == "upheld"
     record.refresh_from_db()
     assert record.status == CreditRecord.Status.REVOKED
-    assert CreditAppeal.objects.get(pk=appeal_id).decided_by == supervisor
+    assert CreditAppeal.objects.get(public_id=appeal_id).decided_by == supervisor
     assert registration_create(user=bidder, section_id=section.pk)
 
 
@@ -283,11 +283,11 @@ def test_a_rejected_appeal_keeps_the_bar_and_cannot_be_decided_twice():
     record = bar(bidder.organization)
     appeal = blacklist.credit_appeal_submit(user=bidder, record_id=record.public_id, text="申诉")
     supervisor = supervisor_user()
-    blacklist.credit_appeal_decide(user=supervisor, appeal_id=appeal.pk, upheld=False, decision="维持原决定")
+    blacklist.credit_appeal_decide(user=supervisor, appeal_id=appeal.public_id, upheld=False, decision="维持原决定")
     record.refresh_from_db()
     assert record.status == CreditRecord.Status.ACTIVE
     with pytest.raises(Conflict):
-        blacklist.credit_appeal_decide(user=supervisor, appeal_id=appeal.pk, upheld=True, decision="改判")
+        blacklist.credit_appeal_decide(user=supervisor, appeal_id=appeal.public_id, upheld=True, decision="改判")
 
 
 def test_appeal_access_only_the_party_appeals_and_only_a_supervisor_decides(api):

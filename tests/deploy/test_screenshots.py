@@ -198,7 +198,7 @@ def build_demo() -> dict:
     clarifications.clarification_publish(
         user=agency,
         section_id=s2.pk,
-        answers=[question.pk],
+        answers=[question.public_id],
         text="苗木规格以图纸为准，香樟胸径 15–16 厘米。工程量清单相应调整，详见修改文件。",
     )
     clarifications.objection_submit(

@@ -566,8 +566,8 @@ def test_r21_a_winner_refusing_to_sign_keeps_nothing_until_a_supervisor_confirms
     assert [i.account_id for i in made] == [other.pk]  # the pending forfeiture is left alone
     assert held(account) == Decimal("200000.00")
     supervisor = supervisor_user()
-    deposits.deposit_forfeit_confirm(user=supervisor, forfeiture_id=forfeiture.pk)
-    deposits.deposit_forfeit_confirm(user=supervisor, forfeiture_id=forfeiture.pk)  # idempotent
+    deposits.deposit_forfeit_confirm(user=supervisor, forfeiture_id=forfeiture.public_id)
+    deposits.deposit_forfeit_confirm(user=supervisor, forfeiture_id=forfeiture.public_id)  # idempotent
     account.refresh_from_db()
     assert account.status == "forfeited" and held(account) == 0
     assert deposits.bucket_balance(account, "forfeited") == Decimal("200000.00")
@@ -580,17 +580,17 @@ def test_r21_only_a_supervisor_confirms_a_forfeiture(api, bank):
     section, account, forfeiture = _proposed(api, bank)
     for user in (section.project.created_by, user_of(account), UserFactory(role=User.Role.ADMIN, organization=None)):
         with pytest.raises(PermissionDenied):
-            deposits.deposit_forfeit_confirm(user=user, forfeiture_id=forfeiture.pk)
-        response = login(api, user).post(f"/api/v1/deposits/forfeitures/{forfeiture.pk}/confirm", {},
+            deposits.deposit_forfeit_confirm(user=user, forfeiture_id=forfeiture.public_id)
+        response = login(api, user).post(f"/api/v1/deposits/forfeitures/{forfeiture.public_id}/confirm", {},
                                          format="json")
         assert response.status_code == 403
-    assert login(api, supervisor_user()).post(f"/api/v1/deposits/forfeitures/{forfeiture.pk}/confirm",
+    assert login(api, supervisor_user()).post(f"/api/v1/deposits/forfeitures/{forfeiture.public_id}/confirm",
                                               {"note": "ok"}, format="json").json()["status"] == "confirmed"
 
 
 def test_r21_a_rejected_forfeiture_is_refunded_instead(api, bank):
     section, account, forfeiture = _proposed(api, bank, reason="revoked")
-    response = login(api, supervisor_user()).post(f"/api/v1/deposits/forfeitures/{forfeiture.pk}/reject",
+    response = login(api, supervisor_user()).post(f"/api/v1/deposits/forfeitures/{forfeiture.public_id}/reject",
                                                   {"note": "平台原因"}, format="json")
     assert response.json()["status"] == "rejected"
     assert RefundInstruction.objects.get(account=account).reason == "not_forfeited"
@@ -693,7 +693,7 @@ def _busy_day(api, bank, bidders=12):
              payer_account="6222999900001111", payer_name="路人")  # unknown account
     forfeiture = deposits.deposit_forfeit_propose(section=s1, organization_id=accounts[0].organization_id,
                                                   reason="refused_to_sign")
-    deposits.deposit_forfeit_confirm(user=supervisor_user(), forfeiture_id=forfeiture.pk)
+    deposits.deposit_forfeit_confirm(user=supervisor_user(), forfeiture_id=forfeiture.public_id)
     later = timezone.now() + timedelta(days=17)
     made = refunds.deposit_refunds_on_contract(section=s1, signed_at=later, now=later)
     made += refunds.deposit_refunds_on_termination(section=s2, now=later)
@@ -779,7 +779,7 @@ def test_supervision_endpoints_refuse_bidders_agencies_and_the_public(api, clien
 def test_the_supervisor_page_confirms_a_forfeiture(api, client, bank):
     _section, account, forfeiture = _proposed(api, bank)
     client.force_login(supervisor_user())
-    response = client.post(f"/supervisor/deposits/forfeitures/{forfeiture.pk}/confirm/", {"note": "拒签"})
+    response = client.post(f"/supervisor/deposits/forfeitures/{forfeiture.public_id}/confirm/", {"note": "拒签"})
     assert response.status_code == 302
     account.refresh_from_db()
     assert account.status == "forfeited"

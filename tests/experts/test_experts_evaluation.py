@@ -237,7 +237,7 @@ def test_r27_objections_are_raised_during_publicity_and_block_the_award_until_an
         award_services.award_make(user=agency_of(section), section_id=section.pk, now=publicity.ends_at - timedelta(seconds=1))
     with pytest.raises(ExpertError, match="R27"):
         award_services.award_make(user=agency_of(section), section_id=section.pk, now=publicity.ends_at)
-    award_services.publicity_objection_answer(user=agency_of(section), objection_id=objection.pk, answer="经核查，业绩属实。",
+    award_services.publicity_objection_answer(user=agency_of(section), objection_id=objection.public_id, answer="经核查，业绩属实。",
                                               now=publicity.starts_at + timedelta(days=1))
     assert award_services.award_make(user=agency_of(section), section_id=section.pk, now=publicity.ends_at)
     with pytest.raises(ExpertError):

@@ -185,8 +185,8 @@ def test_a_follow_up_not_closed_in_time_is_an_alert_and_a_supervisor_closes_it()
     sweep_alerts(now=follow_up.due_at)
     assert levels(follow_up.pk) == ["overdue", "reminder", "warning"]
     with pytest.raises(PermissionDenied):
-        ratings.follow_up_close(user=agency_user(), follow_up_id=follow_up.pk, resolution="x")
-    ratings.follow_up_close(user=supervisor_user(), follow_up_id=follow_up.pk, resolution="已联系投标人，系网络问题")
+        ratings.follow_up_close(user=agency_user(), follow_up_id=follow_up.public_id, resolution="x")
+    ratings.follow_up_close(user=supervisor_user(), follow_up_id=follow_up.public_id, resolution="已联系投标人，系网络问题")
     sweep_alerts(now=follow_up.due_at + timedelta(hours=1))
     assert all(a.resolved_at for a in DeadlineAlert.objects.filter(subject_id=str(follow_up.pk)))
 
@@ -236,7 +236,7 @@ def test_alerts_api_is_for_supervisors_only(api):
     ack = f"/api/v1/supervision/alerts/{listed[0]['id']}/acknowledge"
     assert api.post(ack, **token(agency_user())).status_code == 403
     assert api.post(ack, **token(supervisor_user())).json()["acknowledged_at"]
-    assert str(o.pk) == DeadlineAlert.objects.get(pk=listed[0]["id"]).subject_id
+    assert str(o.pk) == DeadlineAlert.objects.get(public_id=listed[0]["id"]).subject_id
 
 
 def test_dashboard_shows_live_sections_phases_alerts_ratings_and_ledger(client):
@@ -278,7 +278,7 @@ def test_supervision_pages_refuse_other_roles(client):
     objection(section, submitted=now, due=now + timedelta(days=3))
     sweep_alerts(now=now)
     alert = DeadlineAlert.objects.get()
-    pages = ["/supervision/", f"/supervision/alerts/{alert.pk}/", f"/supervision/sections/{section.public_id}/signals/",
+    pages = ["/supervision/", f"/supervision/alerts/{alert.public_id}/", f"/supervision/sections/{section.public_id}/signals/",
              "/supervision/credit/new/"]
     posts = ["/supervision/ledger/verify/", "/supervision/appeals/1/decide/", "/supervision/follow-ups/1/close/"]
     for url in pages + posts:
@@ -292,7 +292,7 @@ def test_supervision_pages_refuse_other_roles(client):
     client.force_login(supervisor_user())
     for url in pages:
         assert client.get(url).status_code == 200, url
-    assert client.post(f"/supervision/alerts/{alert.pk}/", follow=True).status_code == 200
+    assert client.post(f"/supervision/alerts/{alert.public_id}/", follow=True).status_code == 200
     alert.refresh_from_db()
     assert alert.acknowledged_at is not None
 

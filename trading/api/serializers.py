@@ -79,7 +79,7 @@ class TextIn(serializers.Serializer):
 
 class ClarificationIn(TextIn):
     affects_preparation = serializers.BooleanField(default=True)
-    answers = serializers.ListField(child=serializers.IntegerField(), required=False)
+    answers = serializers.ListField(child=serializers.CharField(max_length=24), required=False)
 
 
 class AnswerIn(serializers.Serializer):
@@ -91,6 +91,7 @@ class ReasonIn(serializers.Serializer):
 
 
 class DocumentOut(serializers.ModelSerializer):
+    id = serializers.CharField(source="public_id", read_only=True)
     class Meta:
         model = TenderDocument
         fields = ["id", "kind", "name", "size", "sha256", "uploaded_at"]
@@ -128,6 +129,7 @@ class ProjectOut(serializers.ModelSerializer):
 
 
 class QuestionOut(serializers.ModelSerializer):
+    id = serializers.CharField(source="public_id", read_only=True)
     clarification = serializers.IntegerField(source="clarification.number", allow_null=True, default=None)
 
     class Meta:
@@ -142,12 +144,14 @@ class ClarificationOut(serializers.ModelSerializer):
 
 
 class ObjectionOut(serializers.ModelSerializer):
+    id = serializers.CharField(source="public_id", read_only=True)
     class Meta:
         model = DocumentObjection
         fields = ["id", "text", "submitted_at", "answer_due", "status", "answer", "answered_at"]
 
 
 class NotificationOut(serializers.ModelSerializer):
+    id = serializers.CharField(source="public_id", read_only=True)
     section = serializers.CharField(source="section.public_id", allow_null=True, default=None)
 
     class Meta:

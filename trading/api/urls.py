@@ -19,11 +19,11 @@ urlpatterns = [
     path("sections/<str:section_id>/cancel", views.SectionCancelView.as_view(), name="api-section-cancel"),
     path("sections/<str:section_id>/registrations", views.RegistrationView.as_view(), name="api-registrations"),
     path("sections/<str:section_id>/documents", views.DocumentListView.as_view(), name="api-documents"),
-    path("sections/<str:section_id>/documents/<int:document_id>", views.DocumentDownloadView.as_view(),
+    path("sections/<str:section_id>/documents/<str:document_id>", views.DocumentDownloadView.as_view(),
          name="api-document"),
     path("sections/<str:section_id>/questions", views.QuestionsView.as_view(), name="api-questions"),
     path("sections/<str:section_id>/clarifications", views.ClarificationsView.as_view(),
          name="api-clarifications"),
     path("sections/<str:section_id>/objections", views.ObjectionsView.as_view(), name="api-objections"),
-    path("objections/<int:objection_id>/answer", views.ObjectionAnswerView.as_view(), name="api-objection-answer"),
+    path("objections/<str:objection_id>/answer", views.ObjectionAnswerView.as_view(), name="api-objection-answer"),
 ]

@@ -188,7 +188,7 @@ class DocumentDownloadView(APIView):
         section = selectors.section_get_visible(user=request.user, public_id=section_id)
         if not selectors.can_download_documents(user=request.user, section=section, now=timezone.now()):
             raise PermissionDenied(_("Sign up for this section to download its documents."))
-        doc = get_object_or_404(section.documents, pk=document_id)
+        doc = get_object_or_404(section.documents, public_id=document_id)
         return FileResponse(open_stored(doc.storage_path), as_attachment=True, filename=doc.name)
 
 
@@ -245,7 +245,7 @@ class ObjectionsView(APIView):
 class ObjectionAnswerView(APIView):
     @extend_schema(request=s.AnswerIn, responses=s.ObjectionOut)
     def post(self, request, objection_id):
-        objection = DocumentObjection.objects.select_related("section__project").filter(pk=objection_id).first()
+        objection = DocumentObjection.objects.select_related("section__project").filter(public_id=objection_id).first()
         if objection is None or not clarifications.objection_visible_to(request.user, objection):
             raise NotFound(_("No such objection."))
         objection = clarifications.objection_answer(user=request.user, objection_id=objection.pk,

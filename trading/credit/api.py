@@ -39,7 +39,7 @@ def record_out(record: CreditRecord, *, now) -> dict:
 
 
 def appeal_out(appeal: CreditAppeal) -> dict:
-    return {"id": appeal.pk, "record": appeal.record.public_id, "text": appeal.text,
+    return {"id": appeal.public_id, "record": appeal.record.public_id, "text": appeal.text,
             "submitted_at": appeal.submitted_at.isoformat(), "status": appeal.status, "decision": appeal.decision,
             "decided_at": appeal.decided_at.isoformat() if appeal.decided_at else None}
 
@@ -147,7 +147,7 @@ class AppealListView(APIView):
 
 class AppealDecisionView(APIView):
     @extend_schema(request=AppealDecisionIn, responses={200: dict})
-    def post(self, request, appeal_id: int):
+    def post(self, request, appeal_id: str):
         supervision.require_supervisor(request.user)
         data = parsed(AppealDecisionIn, request.data)
         appeal = blacklist.credit_appeal_decide(user=request.user, appeal_id=appeal_id, upheld=data["upheld"],
@@ -167,7 +167,7 @@ class CollusionSignalsView(APIView):
 
 
 def alert_out(alert: DeadlineAlert) -> dict:
-    return {"id": alert.pk, "kind": alert.kind, "level": alert.level, "message": alert.message,
+    return {"id": alert.public_id, "kind": alert.kind, "level": alert.level, "message": alert.message,
             "section": alert.section.public_id if alert.section else None, "due_at": alert.due_at.isoformat(),
             "raised_at": alert.raised_at.isoformat(),
             "acknowledged_at": alert.acknowledged_at.isoformat() if alert.acknowledged_at else None}
@@ -182,7 +182,7 @@ class AlertListView(APIView):
 
 class AlertAcknowledgeView(APIView):
     @extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
-    def post(self, request, alert_id: int):
+    def post(self, request, alert_id: str):
         return Response(alert_out(supervision.alert_acknowledge(user=request.user, alert_id=alert_id)))
 
 
@@ -194,9 +194,9 @@ class RatingIn(serializers.Serializer):
 
 def rating_out(rating: ServiceRating) -> dict:
     follow_up = getattr(rating, "follow_up", None)
-    return {"id": rating.pk, "section": rating.section.public_id, "stage": rating.stage, "score": rating.score,
+    return {"id": rating.public_id, "section": rating.section.public_id, "stage": rating.stage, "score": rating.score,
             "comment": rating.comment, "created_at": rating.created_at.isoformat(),
-            "follow_up": {"id": follow_up.pk, "status": follow_up.status, "due_at": follow_up.due_at.isoformat()}
+            "follow_up": {"id": follow_up.public_id, "status": follow_up.status, "due_at": follow_up.due_at.isoformat()}
             if follow_up else None}
 
 
@@ -223,10 +223,10 @@ class FollowUpCloseIn(serializers.Serializer):
 
 class FollowUpCloseView(APIView):
     @extend_schema(request=FollowUpCloseIn, responses={200: dict})
-    def post(self, request, follow_up_id: int):
+    def post(self, request, follow_up_id: str):
         supervision.require_supervisor(request.user)
         data = parsed(FollowUpCloseIn, request.data)
         follow_up = ratings.follow_up_close(user=request.user, follow_up_id=follow_up_id,
                                             resolution=data["resolution"])
-        return Response({"id": follow_up.pk, "status": follow_up.status, "resolution": follow_up.resolution})
+        return Response({"id": follow_up.public_id, "status": follow_up.status, "resolution": follow_up.resolution})
 

@@ -83,6 +83,10 @@ class CreditRecord(models.Model):
         return self.ends_on is None or today <= self.ends_on
 
 
+def _credit_appeal_public_id() -> str:
+    return public_id("ap", 14)
+
+
 class CreditAppeal(models.Model):
     """申诉: the party contests a record; a supervisor decides and the decision is recorded."""
 
@@ -91,6 +95,7 @@ class CreditAppeal(models.Model):
         UPHELD = "upheld", _("Upheld: record revoked")
         REJECTED = "rejected", _("Rejected")
 
+    public_id = models.CharField(max_length=24, unique=True, default=_credit_appeal_public_id, editable=False)
     record = models.ForeignKey(CreditRecord, on_delete=models.PROTECT, related_name="appeals")
     submitted_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
     text = models.TextField()

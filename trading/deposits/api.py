@@ -86,7 +86,7 @@ class ForfeituresView(APIView):
     @extend_schema(parameters=[OpenApiParameter("status", str)], responses={200: dict})
     def get(self, request):
         qs = sel.forfeitures_visible_to(user=request.user, status=request.query_params.get("status", ""))
-        return Response([{"id": f.pk, "section": f.account.section.public_id,
+        return Response([{"id": f.public_id, "section": f.account.section.public_id,
                           "organization": f.account.organization.name, "reason": f.reason, "status": f.status,
                           "detail": f.detail, "proposed_at": f.proposed_at,
                           "amount": f"{deposits.held_balance(f.account):.2f}"} for f in qs[:500]])
@@ -97,19 +97,19 @@ class ForfeitureDecisionView(APIView):
 
     @extend_schema(request=NoteIn, responses={200: dict})
     def post(self, request, forfeiture_id):
-        if not DepositForfeiture.objects.filter(pk=forfeiture_id).exists():
+        if not DepositForfeiture.objects.filter(public_id=forfeiture_id).exists():
             raise NotFound(_("No such forfeiture."))
         note = parsed(NoteIn, request)["note"]
         service = deposits.deposit_forfeit_confirm if self.decision == "confirm" else deposits.deposit_forfeit_reject
         forfeiture = service(user=request.user, forfeiture_id=forfeiture_id, note=note)
-        return Response({"id": forfeiture.pk, "status": forfeiture.status})
+        return Response({"id": forfeiture.public_id, "status": forfeiture.status})
 
 
 class AlertsView(APIView):
     @extend_schema(responses={200: dict})
     def get(self, request):
         qs = sel.alerts_visible_to(user=request.user)
-        return Response([{"id": a.pk, "kind": a.kind, "message": a.message, "data": a.data,
+        return Response([{"id": a.public_id, "kind": a.kind, "message": a.message, "data": a.data,
                           "section": a.section.public_id if a.section else None, "raised_at": a.raised_at}
                          for a in qs[:500]])
 

@@ -222,6 +222,10 @@ class MoneyEntry(models.Model):
         raise RuntimeError("money entries are append-only")
 
 
+def _deposit_forfeiture_public_id() -> str:
+    return public_id("df", 14)
+
+
 class DepositForfeiture(models.Model):
     """没收保证金 (R21): proposed by the platform or the tenderer, confirmed or rejected by a supervisor."""
 
@@ -234,6 +238,7 @@ class DepositForfeiture(models.Model):
         CONFIRMED = "confirmed", _("Confirmed")
         REJECTED = "rejected", _("Rejected")
 
+    public_id = models.CharField(max_length=24, unique=True, default=_deposit_forfeiture_public_id, editable=False)
     account = models.OneToOneField(DepositAccount, on_delete=models.PROTECT, related_name="forfeiture")
     reason = models.CharField(max_length=16, choices=Reason.choices)
     detail = models.CharField(max_length=500, blank=True)

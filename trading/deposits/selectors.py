@@ -99,7 +99,7 @@ def section_deposits_json(rows: list[dict]) -> list[dict]:
                               "credit_code": r["organization"].credit_code},
              "virtual_account": r["account"].virtual_account, "status": r["status"],
              "amount": f"{r['amount']:.2f}", "paid_amount": f"{r['paid_amount']:.2f}", "held": f"{r['held']:.2f}",
-             "forfeiture": ({"id": r["forfeiture"].pk, "reason": r["forfeiture"].reason,
+             "forfeiture": ({"id": r["forfeiture"].public_id, "reason": r["forfeiture"].reason,
                              "status": r["forfeiture"].status} if r["forfeiture"] else None),
              "payments": [transaction_json(t) for t in r["transactions"]],
              "refunds": [refund_json(i) for i in r["refunds"]]} for r in rows]

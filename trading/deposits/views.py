@@ -67,11 +67,11 @@ def supervision(request):
 
 @require_POST
 @role_required(User.Role.SUPERVISOR)
-def forfeiture_decide(request, forfeiture_id: int, decision: str):
-    forfeiture = get_object_or_404(DepositForfeiture, pk=forfeiture_id)
+def forfeiture_decide(request, forfeiture_id: str, decision: str):
+    forfeiture = get_object_or_404(DepositForfeiture, public_id=forfeiture_id)
     service = deposits.deposit_forfeit_confirm if decision == "confirm" else deposits.deposit_forfeit_reject
     try:
-        service(user=request.user, forfeiture_id=forfeiture.pk, note=request.POST.get("note", ""))
+        service(user=request.user, forfeiture_id=forfeiture.public_id, note=request.POST.get("note", ""))
     except DomainError as exc:
         messages.error(request, str(exc.message))
     else:

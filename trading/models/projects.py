@@ -128,6 +128,10 @@ class Section(models.Model):
         return self.bid_deadline - now
 
 
+def _tender_document_public_id() -> str:
+    return public_id("td", 14)
+
+
 class TenderDocument(models.Model):
     """A tender document (招标文件) or an amendment; stored on disk with its SHA-256."""
 
@@ -136,6 +140,7 @@ class TenderDocument(models.Model):
         AMENDMENT = "amendment", _("Amendment")
         ATTACHMENT = "attachment", _("Announcement attachment")
 
+    public_id = models.CharField(max_length=24, unique=True, default=_tender_document_public_id, editable=False)
     section = models.ForeignKey(Section, on_delete=models.PROTECT, related_name="documents")
     kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.TENDER)
     name = models.CharField(_("file name"), max_length=200)
@@ -169,9 +174,14 @@ class Registration(models.Model):
         return f"Registration {self.pk}"
 
 
+def _question_public_id() -> str:
+    return public_id("q", 14)
+
+
 class Question(models.Model):
     """A bidder's question about the tender documents; the asker stays anonymous to the agency."""
 
+    public_id = models.CharField(max_length=24, unique=True, default=_question_public_id, editable=False)
     section = models.ForeignKey(Section, on_delete=models.PROTECT, related_name="questions")
     organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
     text = models.TextField()
@@ -212,6 +222,10 @@ class Clarification(models.Model):
         return self.deadline_after != self.deadline_before
 
 
+def _document_objection_public_id() -> str:
+    return public_id("ob", 14)
+
+
 class DocumentObjection(models.Model):
     """异议: an objection to the tender documents (R04); bidding pauses until it is answered."""
 
@@ -219,6 +233,7 @@ class DocumentObjection(models.Model):
         PENDING = "pending", _("Awaiting answer")
         ANSWERED = "answered", _("Answered")
 
+    public_id = models.CharField(max_length=24, unique=True, default=_document_objection_public_id, editable=False)
     section = models.ForeignKey(Section, on_delete=models.PROTECT, related_name="document_objections")
     organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
     text = models.TextField()
@@ -235,9 +250,14 @@ class DocumentObjection(models.Model):
         return f"DocumentObjection {self.pk}"
 
 
+def _notification_public_id() -> str:
+    return public_id("n", 14)
+
+
 class Notification(models.Model):
     """A message to one organization (a registered bidder, say)."""
 
+    public_id = models.CharField(max_length=24, unique=True, default=_notification_public_id, editable=False)
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="notifications")
     section = models.ForeignKey(Section, on_delete=models.CASCADE, null=True, related_name="+")
     subject = models.CharField(max_length=200)

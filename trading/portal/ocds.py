@@ -96,7 +96,7 @@ def tender_release(section: Section, *, base_url: str) -> dict:
                        "title": f"{project.name} {section.title} 招标公告", "url": f"{base_url}/sections/{section.public_id}/",
                        "datePublished": rfc3339(section.published_at or date), "format": "text/html",
                        "language": "zh"}]
-        + [{"id": f"document-{d.pk}", "documentType": "biddingDocuments", "title": d.name,
+        + [{"id": f"document-{d.public_id}", "documentType": "biddingDocuments", "title": d.name,
             "description": f"SHA-256 {d.sha256}", "datePublished": rfc3339(d.uploaded_at)}
            for d in section.documents.all()],
     }

@@ -24,10 +24,12 @@ from trading.services.registrations import require_registered
 from trading.services.text import clean_text
 
 
-def _notify_registered(section: Section, *, subject: str, body: str) -> int:
-    org_ids = Registration.objects.filter(section=section).values_list("organization_id", flat=True)
+def _notify_registered(section: Section, *, subject: str, body: str, now: datetime) -> int:
+    """Every registered bidder gets the same words and the same time, so nothing in it counts the others (R14)."""
+    org_ids = list(Registration.objects.filter(section=section).values_list("organization_id", flat=True))
     Notification.objects.bulk_create(
-        [Notification(organization_id=org_id, section=section, subject=subject, body=body) for org_id in org_ids]
+        [Notification(organization_id=org_id, section=section, subject=subject, body=body, created_at=now)
+         for org_id in org_ids]
     )
     return len(org_ids)
 
@@ -43,13 +45,13 @@ def question_ask(*, user: User, section_id: int, text: str, now: datetime | None
         section=section, organization=user.organization, asked_at=now,
         text=clean_text(text, field="text", label=_("Question"), max_length=5000),
     )
-    ledger_append(action="question.asked", actor=user, obj=section, now=now, data={"question": question.pk})
+    ledger_append(action="question.asked", actor=user, obj=section, now=now, data={"question": question.public_id})
     return question
 
 
 @transaction.atomic
 def clarification_publish(*, user: User, section_id: int, text: str, affects_preparation: bool = True,
-                          answers: list[int] | None = None, now: datetime | None = None) -> Clarification:
+                          answers: list[str] | None = None, now: datetime | None = None) -> Clarification:
     """Publish a clarification; R03 moves the deadline out so that 15 days remain when it matters."""
     now = now or timezone.now()
     section = Section.objects.select_for_update().select_related("project").get(pk=section_id)
@@ -72,13 +74,13 @@ def clarification_publish(*, user: User, section_id: int, text: str, affects_pre
         published_at=now, deadline_before=before, deadline_after=section.bid_deadline,
     )
     if answers:
-        Question.objects.filter(section=section, pk__in=answers, clarification=None).update(
+        Question.objects.filter(section=section, public_id__in=answers, clarification=None).update(
             clarification=clarification)
     subject = str(_("Clarification No. %(n)d for %(title)s") % {"n": number, "title": section.title})
     if clarification.moved_deadline:
         subject += str(_(" — the bid deadline moved to %(deadline)s")
                        % {"deadline": timezone.localtime(section.bid_deadline).strftime("%Y-%m-%d %H:%M")})
-    notified = _notify_registered(section, subject=subject, body=text)
+    notified = _notify_registered(section, subject=subject, body=text, now=now)
     ledger_append(action="clarification.published", actor=user, obj=section, now=now,
                   data={"number": number, "affects_preparation": affects_preparation,
                         "deadline_before": before.isoformat(),
@@ -109,7 +111,7 @@ def objection_submit(*, user: User, section_id: int, text: str, now: datetime | 
         text=clean_text(text, field="text", label=_("Objection"), max_length=20000),
     )
     ledger_append(action="objection.submitted", actor=user, obj=section, now=now,
-                  data={"objection": objection.pk, "answer_due": objection.answer_due.isoformat()})
+                  data={"objection": objection.public_id, "answer_due": objection.answer_due.isoformat()})
     return objection
 
 
@@ -136,9 +138,9 @@ def objection_answer(*, user: User, objection_id: int, answer: str, now: datetim
         section.save(update_fields=["bid_deadline", "documents_until"])
         lifecycle.deadline_moved(section, now=now)
         _notify_registered(section, subject=str(_("An objection was answered; the bid deadline moved.")),
-                           body=objection.answer)
+                           body=objection.answer, now=now)
     ledger_append(action="objection.answered", actor=user, obj=section, now=now,
-                  data={"objection": objection.pk, "late": now > objection.answer_due,
+                  data={"objection": objection.public_id, "late": now > objection.answer_due,
                         "deadline_before": before.isoformat(), "deadline_after": section.bid_deadline.isoformat()})
     return objection
 

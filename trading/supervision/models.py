@@ -5,7 +5,12 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from trading.deposits.models import RefundInstruction
+from trading.ids import public_id
 from trading.models import Organization, Section, User
+
+
+def _deadline_alert_public_id() -> str:
+    return public_id("al", 14)
 
 
 class DeadlineAlert(models.Model):
@@ -23,6 +28,7 @@ class DeadlineAlert(models.Model):
         WARNING = "warning", _("Early warning (提前预警)")
         OVERDUE = "overdue", _("Overdue report (超时通报)")
 
+    public_id = models.CharField(max_length=24, unique=True, default=_deadline_alert_public_id, editable=False)
     kind = models.CharField(max_length=20, choices=Kind.choices)
     level = models.CharField(max_length=10, choices=Level.choices)
     subject_type = models.CharField(max_length=60)
@@ -47,6 +53,10 @@ class DeadlineAlert(models.Model):
         return f"{self.level} {self.kind} {self.subject_type}:{self.subject_id}"
 
 
+def _supervision_alert_public_id() -> str:
+    return public_id("sa", 14)
+
+
 class SupervisionAlert(models.Model):
     """An alert for the supervisors (电子监察), e.g. a refund that is overdue."""
 
@@ -54,6 +64,7 @@ class SupervisionAlert(models.Model):
         REFUND_OVERDUE = "refund_overdue", _("Refund overdue")
         REFUND_REJECTED = "refund_rejected", _("Refund rejected by the bank")
 
+    public_id = models.CharField(max_length=24, unique=True, default=_supervision_alert_public_id, editable=False)
     kind = models.CharField(max_length=20, choices=Kind.choices)
     section = models.ForeignKey(Section, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     instruction = models.ForeignKey(RefundInstruction, on_delete=models.PROTECT, null=True, blank=True,
@@ -74,6 +85,10 @@ class SupervisionAlert(models.Model):
         return self.message
 
 
+def _service_rating_public_id() -> str:
+    return public_id("sr", 14)
+
+
 class ServiceRating(models.Model):
     """好差评: a participant rates the platform's service after a stage, 1 (poor) to 5 (excellent)."""
 
@@ -85,6 +100,7 @@ class ServiceRating(models.Model):
         AWARD = "award", _("Award and results")
         DEPOSIT = "deposit", _("Deposit refund")
 
+    public_id = models.CharField(max_length=24, unique=True, default=_service_rating_public_id, editable=False)
     section = models.ForeignKey(Section, on_delete=models.CASCADE, related_name="service_ratings")
     stage = models.CharField(max_length=16, choices=Stage.choices)
     user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
@@ -106,6 +122,10 @@ class ServiceRating(models.Model):
         return f"{self.stage} {self.score}/5"
 
 
+def _rating_follow_up_public_id() -> str:
+    return public_id("fu", 14)
+
+
 class RatingFollowUp(models.Model):
     """差评整改: a poor rating opens a follow-up that a supervisor must close within the set days."""
 
@@ -113,6 +133,7 @@ class RatingFollowUp(models.Model):
         OPEN = "open", _("Open")
         CLOSED = "closed", _("Closed")
 
+    public_id = models.CharField(max_length=24, unique=True, default=_rating_follow_up_public_id, editable=False)
     rating = models.OneToOneField(ServiceRating, on_delete=models.CASCADE, related_name="follow_up")
     due_at = models.DateTimeField()
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN, db_index=True)

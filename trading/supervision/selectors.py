@@ -26,14 +26,14 @@ class AlertRow:
     due_at: datetime | None
     raised_at: datetime
     acknowledged_at: datetime | None = None
-    deadline_alert_id: int | None = None  # only deadline alerts have a page and can be acknowledged
+    deadline_alert_id: str | None = None  # only deadline alerts have a page and can be acknowledged
 
 
 def _deadline_row(alert: DeadlineAlert) -> AlertRow:
     return AlertRow(level=alert.level, level_label=alert.get_level_display(), kind_label=alert.get_kind_display(),
                     message=alert.message, section=alert.section, organization=alert.organization,
                     due_at=alert.due_at, raised_at=alert.raised_at, acknowledged_at=alert.acknowledged_at,
-                    deadline_alert_id=alert.pk)
+                    deadline_alert_id=alert.public_id)
 
 
 def _refund_row(alert: SupervisionAlert) -> AlertRow:

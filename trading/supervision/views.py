@@ -80,15 +80,15 @@ def ledger_check(request):
 
 
 @supervisor_only
-def supervision_alert(request, alert_id: int):
+def supervision_alert(request, alert_id: str):
     try:
         alert = supervision.alert_for(user=request.user, alert_id=alert_id)
     except DomainError:
         raise Http404(_("No such alert.")) from None
     if request.method == "POST":
-        supervision.alert_acknowledge(user=request.user, alert_id=alert.pk)
+        supervision.alert_acknowledge(user=request.user, alert_id=alert.public_id)
         messages.success(request, _("The alert is acknowledged."))
-        return redirect("supervision_alert", alert_id=alert.pk)
+        return redirect("supervision_alert", alert_id=alert.public_id)
     order = {DeadlineAlert.Level.REMINDER: 0, DeadlineAlert.Level.WARNING: 1, DeadlineAlert.Level.OVERDUE: 2}
     history = sorted(DeadlineAlert.objects.filter(kind=alert.kind, subject_type=alert.subject_type,
                                                   subject_id=alert.subject_id),
@@ -130,7 +130,7 @@ def supervision_record_new(request):
 
 @supervisor_only
 @require_POST
-def supervision_appeal_decide(request, appeal_id: int):
+def supervision_appeal_decide(request, appeal_id: str):
     try:
         blacklist.credit_appeal_decide(user=request.user, appeal_id=appeal_id,
                                        upheld=request.POST.get("upheld") == "1",
@@ -143,7 +143,7 @@ def supervision_appeal_decide(request, appeal_id: int):
 
 @supervisor_only
 @require_POST
-def supervision_follow_up_close(request, follow_up_id: int):
+def supervision_follow_up_close(request, follow_up_id: str):
     try:
         ratings.follow_up_close(user=request.user, follow_up_id=follow_up_id,
                                 resolution=request.POST.get("resolution", ""))

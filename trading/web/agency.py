@@ -192,7 +192,7 @@ def _section_page(request, section: Section, *, status: int = 200, **forms):
         "questions": questions,
         "clarifications": selectors.clarifications_public(section=section),
         "objection_rows": [
-            (o, answer_forms.get(o.pk) or AnswerForm(prefix=f"objection-{o.pk}"))
+            (o, answer_forms.get(o.public_id) or AnswerForm(prefix=f"objection-{o.public_id}"))
             for o in selectors.objections_visible_to(user=request.user, section=section)
         ],
         "objection_cutoff": clarifications.objection_cutoff(section),
@@ -286,7 +286,7 @@ def clarification_publish(request, public_id: str):
                 section_id=section.pk,
                 text=form.cleaned_data["text"],
                 affects_preparation=form.cleaned_data["affects_preparation"],
-                answers=[int(pk) for pk in form.cleaned_data["answers"]],
+                answers=list(form.cleaned_data["answers"]),
             )
         except DomainError as exc:
             add_domain_error(form, exc)
@@ -310,15 +310,15 @@ def clarification_publish(request, public_id: str):
 
 @require_POST
 @agency_only
-def objection_answer(request, objection_id: int):
+def objection_answer(request, objection_id: str):
     objection = (
         DocumentObjection.objects.select_related("section__project")
-        .filter(pk=objection_id, section__project__agency=request.user.organization_id)
+        .filter(public_id=objection_id, section__project__agency=request.user.organization_id)
         .first()
     )
     if objection is None:
         raise Http404(_("No such objection."))
-    form = AnswerForm(request.POST, prefix=f"objection-{objection.pk}")
+    form = AnswerForm(request.POST, prefix=f"objection-{objection.public_id}")
     if form.is_valid():
         try:
             clarifications.objection_answer(
@@ -329,7 +329,7 @@ def objection_answer(request, objection_id: int):
         else:
             messages.success(request, _("The objection is answered."))
             return redirect("agency_section", public_id=objection.section.public_id)
-    return _section_page(request, objection.section, status=400, answer_forms={objection.pk: form})
+    return _section_page(request, objection.section, status=400, answer_forms={objection.public_id: form})
 
 
 @require_POST

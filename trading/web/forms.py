@@ -226,7 +226,7 @@ class ClarificationForm(forms.Form):
 
     def __init__(self, *args, questions=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["answers"].choices = [(str(q.pk), q.text[:80]) for q in questions]
+        self.fields["answers"].choices = [(q.public_id, q.text[:80]) for q in questions]
 
 
 class AnswerForm(forms.Form):

@@ -6,7 +6,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("sections/<str:public_id>/", views.section_detail, name="section_detail"),
     path(
-        "sections/<str:public_id>/documents/<int:document_id>/",
+        "sections/<str:public_id>/documents/<str:document_id>/",
         views.document_download,
         name="document_download",
     ),
@@ -41,7 +41,7 @@ urlpatterns = [
     ),
     path("agency/sections/<str:public_id>/cancel/", agency.section_cancel, name="section_cancel"),
     path(
-        "agency/objections/<int:objection_id>/answer/",
+        "agency/objections/<str:objection_id>/answer/",
         agency.objection_answer,
         name="objection_answer",
     ),

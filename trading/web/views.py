@@ -83,13 +83,13 @@ def section_detail(request, public_id: str):
     )
 
 
-def document_download(request, public_id: str, document_id: int):
+def document_download(request, public_id: str, document_id: str):
     section = selectors.section_get_visible(user=request.user, public_id=public_id)
     if not selectors.can_download_documents(user=request.user, section=section, now=timezone.now()):
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
         raise Http404(_("Sign up for this section to download its documents."))
-    document = get_object_or_404(section.documents, pk=document_id)
+    document = get_object_or_404(section.documents, public_id=document_id)
     return FileResponse(
         open_stored(document.storage_path), as_attachment=True, filename=document.name
     )

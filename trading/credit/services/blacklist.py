@@ -322,17 +322,17 @@ def credit_appeal_submit(*, user: User, record_id: str, text: str, now: datetime
         raise Conflict(_("An appeal against this record is already awaiting a decision."), code="appeal_pending")
     appeal = CreditAppeal.objects.create(record=record, submitted_by=user, submitted_at=now,
                                          text=clean_text(text, field="text", label=_("Appeal"), max_length=5000))
-    ledger_append(action="credit.appeal_submitted", actor=user, obj=record, now=now, data={"appeal": appeal.pk})
+    ledger_append(action="credit.appeal_submitted", actor=user, obj=record, now=now, data={"appeal": appeal.public_id})
     return appeal
 
 
 @transaction.atomic
-def credit_appeal_decide(*, user: User, appeal_id: int, upheld: bool, decision: str,
+def credit_appeal_decide(*, user: User, appeal_id: str, upheld: bool, decision: str,
                          now: datetime | None = None) -> CreditAppeal:
     """A supervisor decides; an upheld appeal revokes the record, and both are recorded."""
     now = now or timezone.now()
     _require_supervisor(user)
-    appeal = CreditAppeal.objects.select_for_update().select_related("record").filter(pk=appeal_id).first()
+    appeal = CreditAppeal.objects.select_for_update().select_related("record").filter(public_id=appeal_id).first()
     if appeal is None:
         raise NotFound(_("No such appeal."))
     if appeal.status != CreditAppeal.Status.PENDING:
@@ -346,7 +346,7 @@ def credit_appeal_decide(*, user: User, appeal_id: int, upheld: bool, decision: 
         record.status, record.revoked_at = CreditRecord.Status.REVOKED, now
         record.save(update_fields=["status", "revoked_at"])
     ledger_append(action="credit.appeal_decided", actor=user, obj=record, now=now,
-                  data={"appeal": appeal.pk, "status": appeal.status, "decision": appeal.decision})
+                  data={"appeal": appeal.public_id, "status": appeal.status, "decision": appeal.decision})
     return appeal
 
 

@@ -325,7 +325,7 @@ def deposit_forfeit_propose(*, section: Section, organization_id: int, reason: s
             account=account, reason=reason, detail=detail[:500], proposed_at=now,
             proposed_by=getattr(actor, "username", None) or str(actor))
         ledger_append(action="deposit.forfeit_proposed", actor=actor, obj=section, now=now,
-                      data={"forfeiture": forfeiture.pk, "organization": account.organization.credit_code,
+                      data={"forfeiture": forfeiture.public_id, "organization": account.organization.credit_code,
                             "reason": reason})
     return forfeiture
 
@@ -335,17 +335,17 @@ def _require_supervisor(user: User) -> None:
         raise PermissionDenied(_("Only a supervisor can decide on a forfeiture."))
 
 
-def _locked_forfeiture(forfeiture_id: int) -> tuple[DepositForfeiture, DepositAccount]:
-    forfeiture = DepositForfeiture.objects.select_related("account").filter(pk=forfeiture_id).first()
+def _locked_forfeiture(forfeiture_id: str) -> tuple[DepositForfeiture, DepositAccount]:
+    forfeiture = DepositForfeiture.objects.select_related("account").filter(public_id=forfeiture_id).first()
     if forfeiture is None:
         raise NotFound(_("No such forfeiture."))
     _lock_section(forfeiture.account.section_id)
     account = _lock_account(forfeiture.account_id)
-    return DepositForfeiture.objects.select_for_update().get(pk=forfeiture_id), account
+    return DepositForfeiture.objects.select_for_update().get(pk=forfeiture.pk), account
 
 
 @transaction.atomic
-def deposit_forfeit_confirm(*, user: User, forfeiture_id: int, note: str = "",
+def deposit_forfeit_confirm(*, user: User, forfeiture_id: str, note: str = "",
                             now: datetime | None = None) -> DepositForfeiture:
     """R21: a supervisor confirms; the held deposit moves to the forfeited bucket, once."""
     now = now or timezone.now()
@@ -366,13 +366,13 @@ def deposit_forfeit_confirm(*, user: User, forfeiture_id: int, note: str = "",
     forfeiture.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
     _set_status(account, A.FORFEITED, now)
     ledger_append(action="deposit.forfeited", actor=user, obj=account.section, now=now,
-                  data={"forfeiture": forfeiture.pk, "organization": account.organization.credit_code,
+                  data={"forfeiture": forfeiture.public_id, "organization": account.organization.credit_code,
                         "amount": str(held), "reason": forfeiture.reason})
     return forfeiture
 
 
 @transaction.atomic
-def deposit_forfeit_reject(*, user: User, forfeiture_id: int, note: str,
+def deposit_forfeit_reject(*, user: User, forfeiture_id: str, note: str,
                            now: datetime | None = None) -> DepositForfeiture:
     """The supervisor refuses the forfeiture: the deposit is refunded within the return period."""
     from trading.deposits.services.refunds import deposit_refund_decide
@@ -391,7 +391,7 @@ def deposit_forfeit_reject(*, user: User, forfeiture_id: int, note: str,
     forfeiture.decision_note = note[:500]
     forfeiture.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
     ledger_append(action="deposit.forfeit_rejected", actor=user, obj=account.section, now=now,
-                  data={"forfeiture": forfeiture.pk, "note": forfeiture.decision_note})
+                  data={"forfeiture": forfeiture.public_id, "note": forfeiture.decision_note})
     deposit_refund_decide(account_id=account.pk, reason=RefundInstruction.Reason.NOT_FORFEITED,
                           due_by=now + timedelta(days=return_days()), now=now, actor=user)
     return forfeiture

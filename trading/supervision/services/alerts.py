@@ -179,7 +179,7 @@ def _raise(subject: Subject, level: str, now: datetime) -> DeadlineAlert | None:
         return None  # raised already (by another worker): one row per subject and level
     ledger_append(action=f"supervision.{level}", actor="system", obj=subject.section or (subject.subject_type,
                                                                                          subject.subject_id),
-                  now=now, data={"alert": alert.pk, "kind": subject.kind, "subject": subject.subject_id,
+                  now=now, data={"alert": alert.public_id, "kind": subject.kind, "subject": subject.subject_id,
                                  "due_at": subject.due_at.isoformat()})
     if subject.organization is not None:
         Notification.objects.create(organization=subject.organization, section=subject.section, created_at=now,
@@ -235,16 +235,16 @@ def alerts_open() -> list[DeadlineAlert]:
     return sorted(best.values(), key=lambda a: (SEVERITY[a.level], a.due_at))
 
 
-def alert_for(*, user, alert_id: int) -> DeadlineAlert:
+def alert_for(*, user, alert_id: str) -> DeadlineAlert:
     require_supervisor(user)
-    alert = DeadlineAlert.objects.select_related("section__project", "organization").filter(pk=alert_id).first()
+    alert = DeadlineAlert.objects.select_related("section__project", "organization").filter(public_id=alert_id).first()
     if alert is None:
         raise NotFound(_("No such alert."))
     return alert
 
 
 @transaction.atomic
-def alert_acknowledge(*, user, alert_id: int, now: datetime | None = None) -> DeadlineAlert:
+def alert_acknowledge(*, user, alert_id: str, now: datetime | None = None) -> DeadlineAlert:
     now = now or timezone.now()
     alert = alert_for(user=user, alert_id=alert_id)
     alert = DeadlineAlert.objects.select_for_update().get(pk=alert.pk)
@@ -252,7 +252,7 @@ def alert_acknowledge(*, user, alert_id: int, now: datetime | None = None) -> De
         alert.acknowledged_by, alert.acknowledged_at = user, now
         alert.save(update_fields=["acknowledged_by", "acknowledged_at"])
         ledger_append(action="supervision.acknowledged", actor=user, obj=(alert.subject_type, alert.subject_id),
-                      now=now, data={"alert": alert.pk, "level": alert.level})
+                      now=now, data={"alert": alert.public_id, "level": alert.level})
     return alert
 
 

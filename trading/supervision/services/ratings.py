@@ -94,12 +94,12 @@ def rating_submit(*, user: User, section: Section, stage: str, score, comment: s
 
 
 @transaction.atomic
-def follow_up_close(*, user: User, follow_up_id: int, resolution: str,
+def follow_up_close(*, user: User, follow_up_id: str, resolution: str,
                     now: datetime | None = None) -> RatingFollowUp:
     now = now or timezone.now()
     if not getattr(user, "is_authenticated", False) or not user.has_role(User.Role.SUPERVISOR, User.Role.ADMIN):
         raise PermissionDenied(_("Only a supervisor can close a follow-up."))
-    follow_up = RatingFollowUp.objects.select_for_update().filter(pk=follow_up_id).first()
+    follow_up = RatingFollowUp.objects.select_for_update().filter(public_id=follow_up_id).first()
     if follow_up is None:
         raise NotFound(_("No such follow-up."))
     if follow_up.status == RatingFollowUp.Status.CLOSED:
@@ -107,6 +107,6 @@ def follow_up_close(*, user: User, follow_up_id: int, resolution: str,
     follow_up.resolution = clean_text(resolution, field="resolution", label=_("Resolution"), max_length=5000)
     follow_up.status, follow_up.closed_by, follow_up.closed_at = RatingFollowUp.Status.CLOSED, user, now
     follow_up.save(update_fields=["resolution", "status", "closed_by", "closed_at"])
-    ledger_append(action="rating.follow_up_closed", actor=user, obj=("trading.ratingfollowup", follow_up.pk),
+    ledger_append(action="rating.follow_up_closed", actor=user, obj=("trading.ratingfollowup", follow_up.public_id),
                   now=now, data={"rating": follow_up.rating_id})
     return follow_up
