@@ -34,11 +34,13 @@ def expert_lookup(*, user, code: str, now: datetime | None = None) -> Expert:
         raise PermissionDenied(_("Only a supervisor can do this."))
     expert = expert_get(code)
     if expert.code in sealed_codes_for(user=user, now=now):
-        raise PermissionDenied(
-            _("R25: expert %(code)s sits on an evaluation committee whose result is not determined yet; the name "
-              "stays confidential until then. A supervisor may use the section's break-glass.") % {"code": code},
-            code="committee_sealed")
+        raise PermissionDenied(sealed_message(expert.code), code="committee_sealed")
     return expert
+
+
+def sealed_message(code: str) -> str:
+    return str(_("R25: expert %(code)s sits on an evaluation committee whose result is not determined yet; the name "
+                 "stays confidential until then. A supervisor may use the section's break-glass.") % {"code": code})
 
 
 def experts_for_supervisor(*, user, q: str = "", specialty: str = "", status: str = "") -> QuerySet:

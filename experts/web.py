@@ -68,9 +68,7 @@ def expert_pool(request):
     experts = selectors.experts_for_supervisor(user=request.user, q=q, specialty=request.GET.get("specialty", ""))
     sealed = selectors.sealed_codes_for(user=request.user)
     if q in sealed:  # a lookup of a sealed committee's code (R25): refused, the row shows no name
-        messages.error(request, _("R25: expert %(code)s sits on an evaluation committee whose result is not "
-                                  "determined yet; the name stays confidential until then. A supervisor may use "
-                                  "the section's break-glass.") % {"code": q})
+        messages.error(request, selectors.sealed_message(q))
     return render(request, "experts/pool.html", {
         "experts": experts[:500], "total": experts.count(), "report": report, "specialties": SPECIALTIES,
         "sealed": sealed,
