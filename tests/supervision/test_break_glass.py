@@ -311,3 +311,27 @@ def test_r25_directory_lookup_is_allowed_through_that_sections_break_glass_only(
     assert found.status_code == 200 and found.json()["name"] == expert.name
     api.force_authenticate(user=admin_user())  # the admin holds no break-glass
     assert api.get(f"/api/v1/experts/{expert.code}").status_code == 403
+
+
+def _console_shows_refund(user) -> bool:
+    return any("RF-TEST" in row.message for row in console.alerts_for_console(user=user))
+
+
+def test_r14_refund_alerts_of_a_section_before_its_opening_wait_for_the_opening_or_a_break_glass(api):
+    from trading.supervision.models import SupervisionAlert
+
+    section = published_section()
+    SupervisionAlert.objects.create(kind=SupervisionAlert.Kind.REFUND_REJECTED, section=section,
+                                    message="退款被银行拒绝 RF-TEST")
+    supervisor = supervisor_user()
+    api.force_authenticate(user=supervisor)
+    assert not _console_shows_refund(supervisor)
+    assert api.get("/api/v1/deposits/alerts").json() == []
+    break_glass_open(user=supervisor, section=section, reason=REASON)
+    assert _console_shows_refund(supervisor)
+    admin = admin_user()
+    assert not _console_shows_refund(admin)
+    open_section(section)
+    assert _console_shows_refund(admin)
+    api.force_authenticate(user=admin)
+    assert [a["message"] for a in api.get("/api/v1/deposits/alerts").json()] == ["退款被银行拒绝 RF-TEST"]

@@ -48,17 +48,26 @@ def _refund_row(alert: SupervisionAlert) -> AlertRow:
 
 
 def alerts_for_console(*, user) -> list[AlertRow]:
-    """Every open alert, deadline escalations and the bank's refund alerts alike, the most severe first.
+    """Every open alert, deadline escalations and the bank's refund alerts alike, the most severe first; a refund
+    alert of a section before its opening waits for the opening or this supervisor's break-glass (R14).
 
     A late refund is listed once: its deadline alert (deposit_refund) already reports it.
     """
     require_supervisor(user)
-    deadline = alerts_open()
+    granted = break_glass_sections(user=user, now=timezone.now())
+
+    def sealed(section: Section | None) -> bool:  # a refund before the opening tells of a registrant (R14)
+        return section is not None and section.status in BEFORE_OPENING and section.pk not in granted
+
+    deadline = [a for a in alerts_open()
+                if not (a.kind == DeadlineAlert.Kind.DEPOSIT_REFUND and sealed(a.section))]
     refunds_reported = {a.subject_id for a in deadline if a.kind == DeadlineAlert.Kind.DEPOSIT_REFUND
                         and a.level == L.OVERDUE}
     rows = [_deadline_row(a) for a in deadline]
     for alert in SupervisionAlert.objects.filter(resolved_at__isnull=True).select_related("section"):
         if alert.kind == SupervisionAlert.Kind.REFUND_OVERDUE and str(alert.instruction_id) in refunds_reported:
+            continue
+        if sealed(alert.section):
             continue
         rows.append(_refund_row(alert))
     return sorted(rows, key=lambda r: (SEVERITY[r.level], r.due_at or r.raised_at))
