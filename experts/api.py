@@ -31,7 +31,12 @@ def _when(request, name: str, *, required: bool = True):
     return value
 
 
-def expert_json(expert: Expert) -> dict:
+def expert_json(expert: Expert, *, sealed: bool = False) -> dict:
+    """An expert of the pool; a sealed one (R25) shows its code, specialties and status, never who it is."""
+    if sealed:
+        return {"code": expert.code, "sealed": True, "name": None, "specialties": expert.specialties,
+                "region": None, "employer": None, "title": None, "years_experience": None, "relationships": None,
+                "status": expert.status, "user": None, "unavailable": []}
     return {"code": expert.code, "name": expert.name, "specialties": expert.specialties, "region": expert.region,
             "employer": {"name": expert.employer_name, "credit_code": expert.employer_credit_code},
             "title": expert.title, "years_experience": expert.years_experience,
@@ -48,7 +53,9 @@ class ExpertListView(APIView):
         qs = selectors.experts_for_supervisor(user=request.user, q=request.GET.get("q", ""),
                                               specialty=request.GET.get("specialty", ""),
                                               status=request.GET.get("status", ""))
-        return Response([expert_json(e) for e in qs.prefetch_related("unavailable").select_related("user")[:1000]])
+        sealed = selectors.sealed_codes_for(user=request.user)
+        return Response([expert_json(e, sealed=e.code in sealed)
+                         for e in qs.prefetch_related("unavailable").select_related("user")[:1000]])
 
     @extend_schema(request=dict, responses={201: dict})
     def post(self, request):
@@ -60,8 +67,7 @@ class ExpertListView(APIView):
 class ExpertDetailView(APIView):
     @extend_schema(responses=dict)
     def get(self, request, code):
-        require_supervisor(request.user)
-        return Response(expert_json(pool.expert_get(code)))
+        return Response(expert_json(selectors.expert_lookup(user=request.user, code=code)))
 
 
 class ExpertStatusView(APIView):
@@ -69,7 +75,7 @@ class ExpertStatusView(APIView):
     def post(self, request, code):
         expert = pool.expert_set_status(actor=request.user, code=code, status=request.data.get("status", ""),
                                         reason=request.data.get("reason", ""))
-        return Response(expert_json(expert))
+        return Response(expert_json(expert, sealed=expert.code in selectors.sealed_codes_for(user=request.user)))
 
 
 class ExpertUnavailableView(APIView):
@@ -77,7 +83,9 @@ class ExpertUnavailableView(APIView):
     def post(self, request, code):
         pool.expert_unavailable_add(actor=request.user, code=code, starts_at=_when(request, "starts_at"),
                                     ends_at=_when(request, "ends_at"), reason=request.data.get("reason", ""))
-        return Response(expert_json(pool.expert_get(code)), status=status.HTTP_201_CREATED)
+        expert = pool.expert_get(code)
+        sealed = expert.code in selectors.sealed_codes_for(user=request.user)
+        return Response(expert_json(expert, sealed=sealed), status=status.HTTP_201_CREATED)
 
 
 class ExpertImportView(APIView):

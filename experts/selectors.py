@@ -1,20 +1,56 @@
-"""Reads of the experts app, with access control inside. Names stay sealed until the result (R25)."""
+"""Reads of the experts app, with access control inside. Names stay sealed until the result (R25), from every
+role: the directory does not map a sealed committee's codes to names, except through a supervisor's break-glass."""
+
+from datetime import datetime
 
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from experts.models import Draw, Evaluation, Expert, Pick
 from experts.services.access import is_section_agency, is_supervisor
 from trading.models import Section, User
 from trading.services.errors import NotFound, PermissionDenied
+from trading.supervision.selectors import break_glass_sections
+
+# Before the committee's result is determined (评标结果: the candidates are publicized), its names are sealed.
+RESULT_PENDING = (Section.Status.DRAFT, Section.Status.PUBLISHED, Section.Status.BIDDING_CLOSED,
+                  Section.Status.OPENING, Section.Status.OPENED, Section.Status.EVALUATING)
+
+
+def sealed_codes_for(*, user, now: datetime | None = None) -> set[str]:
+    """The codes drawn for a committee whose result is pending (R25), less the sections under this user's
+    active break-glass."""
+    granted = break_glass_sections(user=user, now=now or timezone.now())
+    return set(Pick.objects.filter(draw__section__status__in=RESULT_PENDING).exclude(draw__section__in=granted)
+               .values_list("expert__code", flat=True))
+
+
+def expert_lookup(*, user, code: str, now: datetime | None = None) -> Expert:
+    """专家库 lookup of one code. A code of a sealed committee is refused (R25), unless break-glass."""
+    from experts.services.pool import expert_get
+
+    if not is_supervisor(user):
+        raise PermissionDenied(_("Only a supervisor can do this."))
+    expert = expert_get(code)
+    if expert.code in sealed_codes_for(user=user, now=now):
+        raise PermissionDenied(sealed_message(expert.code), code="committee_sealed")
+    return expert
+
+
+def sealed_message(code: str) -> str:
+    return str(_("R25: expert %(code)s sits on an evaluation committee whose result is not determined yet; the name "
+                 "stays confidential until then. A supervisor may use the section's break-glass.") % {"code": code})
 
 
 def experts_for_supervisor(*, user, q: str = "", specialty: str = "", status: str = "") -> QuerySet:
+    """The pool for supervisors. A sealed expert (R25) is found by its code only, never by name or employer."""
     if not is_supervisor(user):
         return Expert.objects.none()
     qs = Expert.objects.all()
     if q:
-        qs = qs.filter(Q(code__icontains=q) | Q(name__icontains=q) | Q(employer_name__icontains=q))
+        by_name = (Q(name__icontains=q) | Q(employer_name__icontains=q)) & ~Q(code__in=sealed_codes_for(user=user))
+        qs = qs.filter(Q(code__icontains=q) | by_name)
     if specialty:
         qs = qs.filter(specialties__icontains=f'"{specialty}"')
     if status:

@@ -64,10 +64,14 @@ def expert_pool(request):
                                                          status=request.POST.get("status", "")),
                  _("Status of %(c)s changed.") % {"c": code})
         return redirect("expert_pool")
-    experts = selectors.experts_for_supervisor(user=request.user, q=request.GET.get("q", "").strip(),
-                                               specialty=request.GET.get("specialty", ""))
+    q = request.GET.get("q", "").strip()
+    experts = selectors.experts_for_supervisor(user=request.user, q=q, specialty=request.GET.get("specialty", ""))
+    sealed = selectors.sealed_codes_for(user=request.user)
+    if q in sealed:  # a lookup of a sealed committee's code (R25): refused, the row shows no name
+        messages.error(request, selectors.sealed_message(q))
     return render(request, "experts/pool.html", {
         "experts": experts[:500], "total": experts.count(), "report": report, "specialties": SPECIALTIES,
+        "sealed": sealed,
         "q": request.GET.get("q", ""), "specialty": request.GET.get("specialty", ""), "columns": pool.CSV_COLUMNS})
 
 

@@ -85,6 +85,13 @@ failed by the platform (R11).
 sender: ``Section``; arguments: ``bid``, ``now``. A receiver settles the bid's money (deposits: a
 forfeiture proposal for a revocation, R21; a refund for a platform fault, R19)."""
 
+opening_record_notes = Signal()
+"""Sent by the opening room while it builds the opening record (开标记录表, R12), outside any transaction.
+
+sender: ``Section``; arguments: ``section``. A receiver returns a list of lines (in Chinese, as the record) that
+the record prints under its supervision notes, or nothing (supervision: every break-glass view of the section,
+R14). The lines of every receiver are printed."""
+
 opening_prices_read = Signal()
 """Sent by the opening room inside its transaction once every price has been read.
 

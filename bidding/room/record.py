@@ -7,6 +7,7 @@ from django.utils import timezone
 from bidding.models import Bid, OpeningRoom
 from bidding.room.events import event_emit
 from timestamps.ledger import ledger_append
+from trading import signals
 from trading.files import write_stored
 
 STATUS_ZH = {
@@ -29,6 +30,14 @@ def _deposit_label(bid: Bid) -> str:
 
 def _local(moment) -> str:
     return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M:%S") if moment else "—"
+
+
+def _supervision_notes(section) -> list[str]:
+    """The lines other apps add to the record (supervision: the break-glass views, R14)."""
+    lines: list[str] = []
+    for _receiver, answer in signals.opening_record_notes.send(sender=type(section), section=section):
+        lines.extend(str(line) for line in answer or [])
+    return lines
 
 
 def record_pdf(room: OpeningRoom, *, now: datetime) -> bytes:
@@ -59,6 +68,8 @@ def record_pdf(room: OpeningRoom, *, now: datetime) -> bytes:
         Table(header, rows) if rows else Para("无投标文件。"),
         Heading("开标异议及答复"),
         *([Para(f"{q}\n{a}") for q, a in objections] or [Para("无。")]),
+        Heading("监督破窗查看"),
+        *([Para(line) for line in _supervision_notes(section)] or [Para("无。")]),
         Para(f"记录生成时间：{_local(now)}。本记录由平台电子签章并加盖可信时间戳，任何修改均可被发现。"),
     ]
     pdf = pdf_document(title="开标记录表", subtitle="Bid opening record", blocks=blocks,

@@ -247,6 +247,8 @@ def test_r17_one_payer_account_paying_for_two_bidders_is_a_collusion_signal(api,
     assert set(signal.organizations.all()) == {a.organization, b.organization}
     assert signal.evidence["payer_account"] == payer and len(signal.evidence["payments"]) == 2
     supervisor = supervisor_user()
+    assert login(api, supervisor).get("/api/v1/deposits/collusion-signals").json() == []  # R14 until the opening
+    Section.objects.filter(pk=section.pk).update(status=Section.Status.OPENING)
     listed = login(api, supervisor).get("/api/v1/deposits/collusion-signals").json()
     assert [s["id"] for s in listed] == [signal.public_id]
     for user in (user_of(a), section.project.created_by):
@@ -371,12 +373,17 @@ def test_r14_the_agency_sees_deposits_only_after_the_opening(api, client, bank):
     assert account.virtual_account in html
 
 
-def test_r14_before_the_opening_only_the_bidder_and_the_platform_see_a_deposit(api):
+def test_r14_before_the_opening_nobody_but_the_bidder_sees_a_deposit(api):
+    """R14 holds for every role, the platform included; a supervisor looks earlier only through a break-glass
+    (tests/supervision/test_break_glass.py)."""
     section = published_section()
     account = signed_up(section)
     url = f"/api/v1/sections/{section.public_id}/deposits"
-    assert login(api, supervisor_user()).get(url).status_code == 200
+    for staff in (supervisor_user(), UserFactory(role=User.Role.ADMIN, organization=None)):
+        before = login(api, staff).get(url)
+        assert before.status_code == 403 and before.json()["error"]["code"] == "before_opening"
     assert login(api, user_of(account)).get(url).status_code == 403
+    assert login(api, user_of(account)).get(f"/api/v1/sections/{section.public_id}/deposit").status_code == 200
     assert login(api, agency_user()).get(url).status_code == 403
     api.force_authenticate(user=None)
     assert api.get(url).status_code in (401, 403)

@@ -293,6 +293,9 @@ RULE_CONTRACT_DAYS = env_int("RULE_CONTRACT_DAYS", 30)  # R29
 # Supervision: early warning before a step is due, and the days a supervisor has to follow up a rating.
 SUPERVISION_WARNING_HOURS = env_int("SUPERVISION_WARNING_HOURS", 24)
 RATING_FOLLOWUP_DAYS = env_int("RATING_FOLLOWUP_DAYS", 5)
+# Break-glass (破窗查看): how long a supervisor's early view lasts, and the shortest written reason.
+BREAK_GLASS_MINUTES = env_int("BREAK_GLASS_MINUTES", 60)
+BREAK_GLASS_REASON_MIN_LENGTH = env_int("BREAK_GLASS_REASON_MIN_LENGTH", 20)
 
 # The public portal's OCDS releases: the ocid prefix registered with the OCDS and the data licence URL.
 OCDS_OCID_PREFIX = env_str("OCDS_OCID_PREFIX", "ocds-gj2026")

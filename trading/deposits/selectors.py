@@ -1,10 +1,11 @@
-"""Deposit reads, with access control inside (R14: deposit status is secret until the opening)."""
+"""Deposit reads, with access control inside (R14: who signed up, how many and their deposit status are secret
+until the opening, from every role but the bidder itself; a supervisor may look earlier through a break-glass)."""
 
 from collections import defaultdict
 from datetime import date, datetime
 from decimal import Decimal
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -19,6 +20,7 @@ from trading.deposits.services.deposits import held_balance, paid_amount
 from trading.models import Section, User
 from trading.services.errors import NotFound, PermissionDenied
 from trading.supervision.models import SupervisionAlert
+from trading.supervision.selectors import break_glass_sections, registrants_sealed
 
 BEFORE_OPENING = (Section.Status.DRAFT, Section.Status.PUBLISHED, Section.Status.BIDDING_CLOSED)
 ZERO = Decimal("0.00")
@@ -66,19 +68,24 @@ def refunds_of(account: DepositAccount) -> QuerySet:
     return RefundInstruction.objects.filter(account=account).select_related("bank_txn").order_by("created_at")
 
 
-def section_deposits_visible(*, user, section: Section) -> bool:
-    if is_platform(user):
-        return True
+def _section_agency(user, section: Section) -> bool:
     return (_authenticated(user) and user.has_role(User.Role.AGENCY)
-            and section.project.agency_id == user.organization_id and section.status not in BEFORE_OPENING)
+            and section.project.agency_id == user.organization_id)
 
 
-def section_deposits(*, user, section: Section) -> list[dict]:
-    """Every deposit of a section: for the agency after the opening only (R14), for the platform always."""
-    if not section_deposits_visible(user=user, section=section):
-        if _authenticated(user) and user.has_role(User.Role.AGENCY) \
-                and section.project.agency_id == user.organization_id:
-            raise PermissionDenied(_("R14: deposits stay secret until the opening."), code="before_opening")
+def section_deposits_visible(*, user, section: Section, now: datetime | None = None) -> bool:
+    if not (is_platform(user) or _section_agency(user, section)):
+        return False
+    return not registrants_sealed(user=user, section=section, now=now)
+
+
+def section_deposits(*, user, section: Section, now: datetime | None = None) -> list[dict]:
+    """Every deposit of a section, for its agency and the platform after the opening only (R14); before it, for a
+    supervisor holding an active break-glass for this section."""
+    if not section_deposits_visible(user=user, section=section, now=now):
+        if is_platform(user) or _section_agency(user, section):
+            raise PermissionDenied(_("R14: who signed up and their deposits stay secret until the opening."),
+                                   code="before_opening")
         raise PermissionDenied(_("You may not see these deposits."))
     rows = []
     for account in DepositAccount.objects.filter(section=section).select_related("organization") \
@@ -125,19 +132,30 @@ def _require_platform(user) -> None:
         raise PermissionDenied(_("Only supervisors and platform staff may see this."))
 
 
+def _unsealed(user, prefix: str) -> Q:
+    """Rows about sections past their opening, or under this user's active break-glass (R14)."""
+    granted = break_glass_sections(user=user, now=timezone.now())
+    return ~Q(**{f"{prefix}status__in": BEFORE_OPENING}) | Q(**{f"{prefix}pk__in": granted})
+
+
 def forfeitures_visible_to(*, user, status: str = "") -> QuerySet:
     _require_platform(user)
-    qs = DepositForfeiture.objects.select_related("account__section__project", "account__organization")
+    qs = (DepositForfeiture.objects.select_related("account__section__project", "account__organization")
+          .filter(_unsealed(user, "account__section__")))
     return qs.filter(status=status) if status else qs
 
 
 def alerts_visible_to(*, user, open_only: bool = True) -> QuerySet:
+    """Refund alerts; one about a section before its opening (a withdrawn bid's refund, R19) waits (R14)."""
     _require_platform(user)
-    qs = SupervisionAlert.objects.select_related("section", "instruction")
+    qs = SupervisionAlert.objects.select_related("section", "instruction").filter(
+        Q(section__isnull=True) | _unsealed(user, "section__"))
     return qs.filter(resolved_at__isnull=True) if open_only else qs
 
 
 def unknown_payments(*, user) -> QuerySet:
+    """Payments into no known virtual account. Finance works on accounts and amounts: the page shows no payer
+    name, which may be a bidder's (R14)."""
     _require_platform(user)
     return BankTransaction.objects.filter(account__isnull=True).order_by("-received_at")
 

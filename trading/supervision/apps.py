@@ -12,3 +12,5 @@ class SupervisionConfig(AppConfig):
 
         for sweep in (receivers.sweep_credit_disqualify_barred, receivers.sweep_supervision_alerts):
             signals.periodic_sweep.connect(sweep, dispatch_uid=f"supervision.{sweep.__name__}")
+        signals.opening_record_notes.connect(receivers.opening_record_break_glass,
+                                             dispatch_uid="supervision.opening_record_break_glass")

@@ -23,3 +23,10 @@ class RecordForm(forms.Form):
     ends_on = forms.DateField(label=gettext_lazy("In force until (inclusive)"), required=False,
                               widget=forms.DateInput(attrs={"type": "date"}))
     document = forms.FileField(label=gettext_lazy("Decision document"))
+
+
+class BreakGlassForm(forms.Form):
+    """破窗查看: the written reason a supervisor gives to see a sealed section early."""
+
+    reason = forms.CharField(label=gettext_lazy("Reason (written, kept in the ledger and the opening record)"),
+                             widget=forms.Textarea(attrs={"rows": 4}), max_length=2000)

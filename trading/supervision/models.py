@@ -147,3 +147,26 @@ class RatingFollowUp(models.Model):
 
     def __str__(self) -> str:
         return f"follow-up of rating {self.rating_id}"
+
+
+class BreakGlass(models.Model):
+    """破窗查看 (break-glass): a supervisor's written reason to see a sealed section early (R14, R25).
+
+    It grants that supervisor alone, for that section alone, a view that ends at ``expires_at``.
+    """
+
+    section = models.ForeignKey(Section, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    reason = models.TextField()
+    opened_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-opened_at"]
+        indexes = [models.Index(fields=["section", "user", "expires_at"], name="break_glass_active")]
+
+    def __str__(self) -> str:
+        return f"break-glass {self.section_id} by {self.user_id}"
+
+    def active(self, now) -> bool:
+        return self.opened_at <= now < self.expires_at

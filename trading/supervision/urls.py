@@ -12,6 +12,8 @@ urlpatterns = [
     path("supervisor/ledger/", views.ledger_check, name="ledger_check"),
     path("supervision/alerts/<str:alert_id>/", views.supervision_alert, name="supervision_alert"),
     path("supervision/sections/<str:public_id>/signals/", views.supervision_signals, name="supervision_signals"),
+    path("supervision/sections/<str:public_id>/break-glass/", views.supervision_break_glass,
+         name="supervision_break_glass"),
     path("supervision/credit/new/", views.supervision_record_new, name="supervision_record_new"),
     path("supervision/appeals/<str:appeal_id>/decide/", views.supervision_appeal_decide,
          name="supervision_appeal_decide"),

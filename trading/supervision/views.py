@@ -1,7 +1,8 @@
 """监督 console (电子监察): one page for the supervisors with every section by status, open alerts, pending
 objections, collusion signals, service ratings, appeals and the audit ledger; and the pages it links to.
 
-The supervisor may see how many bidders signed up (R14 keeps that from the agency, not from supervision).
+Before a section's opening the console hides who signed up and how many, from supervisors too (R14); a
+supervisor who must look earlier uses the section's break-glass (破窗查看), which is logged and announced.
 """
 
 from datetime import date
@@ -13,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from timestamps.models import LedgerAnchor, LedgerEntry
+from timestamps.models import LedgerAnchor
 from trading import selectors
 from trading.credit.models import CreditAppeal, CreditRecord
 from trading.credit.selectors import collusion_signals_visible_to, signal_as_dict
@@ -21,10 +22,11 @@ from trading.credit.services import blacklist, collusion
 from trading.models import Organization, Section, User
 from trading.services.errors import DomainError
 from trading.supervision import selectors as console
-from trading.supervision.forms import RecordForm
+from trading.supervision.forms import BreakGlassForm, RecordForm
 from trading.supervision.models import DeadlineAlert
 from trading.supervision.services import alerts as supervision
 from trading.supervision.services import ratings
+from trading.supervision.services.break_glass import break_glass_duration, break_glass_open
 from trading.web.decorators import role_required
 from trading.web.errors import add_domain_error, flash_domain_error
 
@@ -38,7 +40,7 @@ def supervision_dashboard(request):
     status = request.GET.get("status", "")
     if status not in Section.Status.values:
         status = ""
-    sections = list(console.sections_for_console(user=request.user, status=status))
+    sections = console.sections_for_console(user=request.user, status=status)
     phases = supervision.section_phases(sections)
     tabs = console.section_status_tabs(user=request.user)
     return render(request, "supervision/dashboard.html", {
@@ -53,7 +55,7 @@ def supervision_dashboard(request):
                     for s in collusion_signals_visible_to(user=request.user)[:20]],
         "ratings": supervision.rating_summary(),
         "appeals": CreditAppeal.objects.filter(status=CreditAppeal.Status.PENDING).select_related("record"),
-        "ledger": LedgerEntry.objects.order_by("-seq")[:LEDGER_ROWS],
+        "ledger": console.ledger_for_console(user=request.user, limit=LEDGER_ROWS),
         "now": timezone.now(),
     })
 
@@ -74,7 +76,7 @@ def ledger_check(request):
     return render(request, "supervision/ledger.html", {
         "report": report,
         "anchors": LedgerAnchor.objects.order_by("-seq")[:20],
-        "ledger": LedgerEntry.objects.order_by("-seq")[:LEDGER_ROWS],
+        "ledger": console.ledger_for_console(user=request.user, limit=LEDGER_ROWS),
         "checked_at": timezone.now(),
     })
 
@@ -101,6 +103,29 @@ def supervision_signals(request, public_id: str):
     section = selectors.section_get_visible(user=request.user, public_id=public_id)
     signals = [signal_as_dict(s) for s in collusion_signals_visible_to(user=request.user, section=section)]
     return render(request, "supervision/signals.html", {"section": section, "signals": signals})
+
+
+@role_required(User.Role.SUPERVISOR)
+@require_http_methods(["GET", "POST"])
+def supervision_break_glass(request, public_id: str):
+    """破窗查看: a supervisor gives a written reason to see one sealed section for a limited time."""
+    section = selectors.section_get_visible(user=request.user, public_id=public_id)
+    form = BreakGlassForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            break_glass_open(user=request.user, section=section, reason=form.cleaned_data["reason"])
+        except DomainError as exc:
+            add_domain_error(form, exc)
+        else:
+            messages.success(request, _("Break-glass is open for this section; the other supervisors are told."))
+            return redirect("supervision_break_glass", public_id=section.public_id)
+    now = timezone.now()
+    return render(request, "supervision/break_glass.html", {
+        "section": section, "form": form, "now": now,
+        "active": console.break_glass_active(user=request.user, section=section, now=now),
+        "sealed": console.registrants_sealed(user=request.user, section=section, now=now),
+        "grants": console.break_glasses_of(user=request.user, section=section),
+        "minutes": int(break_glass_duration().total_seconds() // 60)})
 
 
 @supervisor_only
