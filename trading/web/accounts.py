@@ -196,6 +196,10 @@ def security(request):
             else:
                 messages.success(request, _("Two-factor login is on."))
                 return _recovery_codes_page(request, codes)
+    elif action == "begin" and not user.totp_enabled:
+        two_factor.totp_begin(user=user)
+        messages.info(request, _("Add the key to your authenticator app, then enter a code to confirm."))
+        return redirect("security")
     elif action in SECURITY_REAUTH_ACTIONS:
         form = reauth[action] = ReauthForm(request.POST, prefix=action)
         if form.is_valid():
