@@ -527,3 +527,8 @@ def test_switching_2fa_on_revokes_tokens_issued_before():
     assert me(token).status_code == 200
     enrol(web(), user)
     assert me(token).status_code == 401
+
+
+def test_the_admin_login_goes_through_the_two_step_login():
+    response = web().get("/django-admin/login/?next=/django-admin/")
+    assert response.status_code == 302 and response["Location"] == reverse("login") + "?next=/django-admin/"
