@@ -16,7 +16,7 @@ from axes.models import AccessAttempt
 from django.contrib.auth.signals import user_login_failed
 from django.db.models import Max, Q
 from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from trading.middleware import client_ip
 
@@ -63,7 +63,10 @@ def retry_after_seconds(until: datetime) -> int:
 
 
 def lockout_message(until: datetime) -> str:
-    return _("Too many failed logins. Try again in %(minutes)d minutes, after %(time)s.") % {
-        "minutes": math.ceil(retry_after_seconds(until) / 60),
-        "time": timezone.localtime(until).strftime("%H:%M"),
-    }
+    minutes = math.ceil(retry_after_seconds(until) / 60)
+    message = ngettext(
+        "Too many failed logins. Try again in %(minutes)d minute, after %(time)s.",
+        "Too many failed logins. Try again in %(minutes)d minutes, after %(time)s.",
+        minutes,
+    )
+    return message % {"minutes": minutes, "time": timezone.localtime(until).strftime("%H:%M")}

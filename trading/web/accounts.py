@@ -173,7 +173,7 @@ def _recovery_codes_page(request, codes: list[str]):
 SECURITY_REAUTH_ACTIONS = ("begin", "disable", "recovery")
 
 
-@sensitive_post_parameters("password", "code")
+@sensitive_post_parameters()  # the prefixed password and code fields of three forms
 @csrf_protect
 @never_cache
 @role_required(*User.STAFF_ROLES)
