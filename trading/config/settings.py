@@ -146,7 +146,6 @@ AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_COOLOFF_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_CLIENT_IP_CALLABLE = "trading.lockout.client_ip_of"
 AXES_RESET_ON_SUCCESS = False
-AXES_ENABLE_ADMIN = False
 # Our login views answer a lockout themselves (a page or a JSON 429), so axes's middleware is not needed.
 SILENCED_SYSTEM_CHECKS = ["axes.W002"]
 # Wrong codes allowed in one pending two-step login before it is discarded and the password is asked again.
