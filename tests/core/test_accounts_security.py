@@ -482,6 +482,7 @@ def test_tokens_page_lists_active_tokens_without_the_secret_and_revokes():
     client.force_login(user)
     html = client.get(reverse("api_tokens")).content.decode()
     assert raw not in html and stored.digest not in html
+    assert timezone.localtime(stored.expires_at).strftime("%Y-%m-%d %H:%M") in html
     assert f'name="token" value="{stored.pk}"' in html
     response = client.post(reverse("api_tokens"), {"token": stored.pk})
     assert response["Location"] == reverse("api_tokens")
