@@ -373,11 +373,11 @@ def test_security_page_enables_totp(client, world):
     client.post(reverse("security"), {"action": "begin"})
     agency.refresh_from_db()
     html = client.get(reverse("security")).content.decode()
-    assert agency.totp_secret in html and "otpauth://totp/" in html
+    assert agency.totp_pending_secret in html and "otpauth://totp/" in html
     bad = client.post(reverse("security"), {"action": "confirm", "code": "123"})
     assert "验证码错误或已过期" in bad.content.decode()
     client.post(
-        reverse("security"), {"action": "confirm", "code": pyotp.TOTP(agency.totp_secret).now()}
+        reverse("security"), {"action": "confirm", "code": pyotp.TOTP(agency.totp_pending_secret).now()}
     )
     agency.refresh_from_db()
     assert agency.totp_enabled

@@ -17,7 +17,7 @@ from trading.models import (
 class TokenRequest(serializers.Serializer):
     username = serializers.CharField(max_length=150)
     password = serializers.CharField(max_length=200, trim_whitespace=False)
-    otp = serializers.CharField(max_length=10, required=False, allow_blank=True)
+    otp = serializers.CharField(max_length=32, required=False, allow_blank=True)  # TOTP or recovery code
 
 
 class OrganizationOut(serializers.Serializer):

@@ -7,6 +7,7 @@ urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("auth/token", views.TokenView.as_view(), name="api-token"),
+    path("auth/logout", views.LogoutView.as_view(), name="api-logout"),
     path("me", views.MeView.as_view(), name="api-me"),
     path("organizations", views.BidderSignupView.as_view(), name="api-bidder-signup"),
     path("notifications", views.NotificationsView.as_view(), name="api-notifications"),

@@ -17,8 +17,22 @@ from trading import selectors
 from trading.api import serializers as s
 from trading.api.errors import error_response
 from trading.files import open_stored
+from trading.lockout import (
+    lockout_message,
+    login_failure_record,
+    login_locked_until,
+    retry_after_seconds,
+)
 from trading.models import ApiToken, DocumentObjection, Project, User
-from trading.services import clarifications, lifecycle, organizations, projects, registrations
+from trading.services import (
+    api_tokens,
+    clarifications,
+    lifecycle,
+    organizations,
+    projects,
+    registrations,
+    two_factor,
+)
 from trading.services.errors import NotFound, PermissionDenied
 
 
@@ -32,7 +46,16 @@ class LoginThrottle(AnonRateThrottle):
     rate = "30/min"
 
 
+def locked_out_response(until) -> Response:
+    """429 with Retry-After, in the user's language, while the account or the client IP is locked."""
+    response = error_response(code="locked_out", message=lockout_message(until), http_status=429)
+    response["Retry-After"] = str(retry_after_seconds(until))
+    return response
+
+
 class TokenView(APIView):
+    """Token login. Failures count per account and per IP (trading/lockout.py); the answer stays {"token"}."""
+
     permission_classes = [AllowAny]
     authentication_classes: list = []
     throttle_classes = [LoginThrottle]
@@ -40,14 +63,35 @@ class TokenView(APIView):
     @extend_schema(request=s.TokenRequest, responses={200: dict})
     def post(self, request):
         data = parsed(s.TokenRequest, request)
+        if until := login_locked_until(request, data["username"]):
+            return locked_out_response(until)
         user = authenticate(request, username=data["username"], password=data["password"])
         if user is None:
+            if until := login_locked_until(request, data["username"]):
+                return locked_out_response(until)
             return error_response(code="bad_credentials", message=_("Wrong user name or password."),
                                   http_status=400)
-        if user.totp_enabled and not organizations.totp_matches(user, data.get("otp", "")):
-            return error_response(code="otp_required", field="otp", http_status=400,
-                                  message=_("Enter the 6-digit code from your authenticator app."))
-        return Response({"token": ApiToken.issue(user)})
+        if user.totp_enabled:
+            otp = data.get("otp", "")
+            if not otp or not two_factor.second_factor_verify(user=user, code=otp):
+                if otp:
+                    login_failure_record(request, user.username)
+                return error_response(code="otp_required", field="otp", http_status=400,
+                                      message=_("Enter the 6-digit code from your authenticator app."))
+        elif two_factor.staff_2fa_required(user):
+            return error_response(code="2fa_setup_required", http_status=403,
+                                  message=_("Set up two-factor login on the account security page first."))
+        return Response({"token": api_tokens.api_token_issue(user=user)})
+
+
+class LogoutView(APIView):
+    """Revoke the bearer token this request presents."""
+
+    @extend_schema(request=None, responses={204: None})
+    def post(self, request):
+        if isinstance(request.auth, ApiToken):
+            api_tokens.api_token_revoke(user=request.user, token_id=request.auth.pk)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class MeView(APIView):

@@ -5,6 +5,7 @@ channel layer and the in-process scheduler. ``DATABASE_URL`` and ``REDIS_URL`` s
 PostgreSQL and Redis; ``PLATFORM_PROFILE=production`` makes every secret mandatory.
 """
 
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
 
@@ -45,6 +46,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "channels",
     "django_celery_beat",
+    "axes",
     "trading",
     "timestamps",
     "bidding",
@@ -65,6 +67,7 @@ MIDDLEWARE = [
     "trading.middleware.ClientIPMiddleware",
     "trading.middleware.DomainErrorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "trading.web.enrolment.StaffEnrolmentMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -131,6 +134,27 @@ AUTH_USER_MODEL = "trading.User"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "workspace"
 LOGOUT_REDIRECT_URL = "home"
+# django-axes counts failed logins (password, TOTP step, API token) per account and per client IP, each on
+# its own: LOGIN_FAILURE_LIMIT failures without a pause of LOGIN_COOLOFF_MINUTES lock that account, or that IP,
+# until the pause has passed (trading/lockout.py).
+AUTHENTICATION_BACKENDS = [
+    "trading.lockout.LockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 10)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_CLIENT_IP_CALLABLE = "trading.lockout.client_ip_of"
+AXES_RESET_ON_SUCCESS = False
+# Our login views answer a lockout themselves (a page or a JSON 429), so axes's middleware is not needed.
+SILENCED_SYSTEM_CHECKS = ["axes.W002"]
+# Wrong codes allowed in one pending two-step login before it is discarded and the password is asked again.
+TOTP_ATTEMPTS_PER_LOGIN = env_int("TOTP_ATTEMPTS_PER_LOGIN", 5)
+RECOVERY_CODE_COUNT = 10
+# Staff roles (agency, supervisor, admin) must set up two-factor login before they can do anything else.
+REQUIRE_STAFF_2FA = env_bool("REQUIRE_STAFF_2FA", PRODUCTION)
+# API bearer tokens end this many hours after they were issued.
+API_TOKEN_TTL_HOURS = env_int("API_TOKEN_TTL_HOURS", 24)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

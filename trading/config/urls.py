@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.views.generic import RedirectView
 from django.views.i18n import JavaScriptCatalog, set_language
 
 from trading.health import healthz, readyz
@@ -13,6 +14,8 @@ urlpatterns = [
     path("api/v1/", include("bidding.urls")),
     path("i18n/setlang/", set_language, name="set_language"),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
+    # The admin's own login has no second step and no lockout page: it goes through ours.
+    path("django-admin/login/", RedirectView.as_view(pattern_name="login", query_string=True)),
     path("django-admin/", admin.site.urls),
     path("", include("bidding.web_urls")),
     path("", include("trading.deposits.urls")),

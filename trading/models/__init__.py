@@ -1,4 +1,4 @@
-from trading.models.organizations import ApiToken, Organization, User
+from trading.models.organizations import ApiToken, Organization, RecoveryCode, User
 from trading.models.projects import (
     Clarification,
     DocumentObjection,
@@ -18,6 +18,7 @@ __all__ = [
     "Organization",
     "Project",
     "Question",
+    "RecoveryCode",
     "Registration",
     "Section",
     "TenderDocument",

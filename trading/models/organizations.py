@@ -2,7 +2,9 @@
 
 import hashlib
 import secrets
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils import timezone
@@ -62,6 +64,10 @@ class User(AbstractUser):
     phone = models.CharField(_("mobile phone"), max_length=40, blank=True)
     totp_secret = models.CharField(max_length=64, blank=True)
     totp_enabled = models.BooleanField(_("two-factor login"), default=False)
+    # A replacement key waits here until a code from it is confirmed, so replacing never switches 2FA off.
+    totp_pending_secret = models.CharField(max_length=64, blank=True)
+    # The last accepted TOTP time step: a code is accepted once, and never one older than it.
+    totp_last_step = models.BigIntegerField(null=True, blank=True)
 
     @property
     def is_staff_role(self) -> bool:
@@ -91,3 +97,35 @@ class ApiToken(models.Model):
         raw = secrets.token_urlsafe(32)
         cls.objects.create(user=user, digest=cls.digest_of(raw))
         return raw
+
+    @staticmethod
+    def lifetime() -> timedelta:
+        return timedelta(hours=settings.API_TOKEN_TTL_HOURS)
+
+    @property
+    def expires_at(self) -> datetime:
+        """Computed from the setting, so that shortening API_TOKEN_TTL_HOURS also ends older tokens."""
+        return self.created_at + self.lifetime()
+
+    def is_expired(self, now: datetime) -> bool:
+        return now >= self.expires_at
+
+
+class RecoveryCode(models.Model):
+    """A one-time code that stands in for a TOTP code when the phone is lost; only its SHA-256 is stored."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="recovery_codes")
+    digest = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"RecoveryCode {self.pk}"
+
+    @staticmethod
+    def normalize(raw: str) -> str:
+        return "".join(ch for ch in (raw or "").lower() if ch.isalnum())
+
+    @classmethod
+    def digest_of(cls, raw: str) -> str:
+        return hashlib.sha256(cls.normalize(raw).encode()).hexdigest()

@@ -1,6 +1,5 @@
 """Organizations and the people who act for them."""
 
-import pyotp
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -100,28 +99,3 @@ def bidder_signup(*, username: str, password: str, phone: str = "", **org_fields
     org = organization_register(kind=Organization.Kind.BIDDER, **org_fields)
     return user_create(username=username, password=password, role=User.Role.BIDDER,
                        organization=org, phone=phone, actor=username)
-
-
-def totp_begin(*, user: User) -> str:
-    """Give the user a fresh TOTP secret to scan; it is not enforced until confirmed."""
-    if not user.is_staff_role:
-        raise DomainError(_("Two-factor login is for staff roles."))
-    user.totp_secret = pyotp.random_base32()
-    user.totp_enabled = False
-    user.save(update_fields=["totp_secret", "totp_enabled"])
-    return user.totp_secret
-
-
-def totp_matches(user: User, code: str) -> bool:
-    if not user.totp_secret:
-        return False
-    return pyotp.TOTP(user.totp_secret).verify((code or "").strip(), valid_window=1)
-
-
-@transaction.atomic
-def totp_confirm(*, user: User, code: str) -> None:
-    if not totp_matches(user, code):
-        raise DomainError(_("The verification code is wrong or has expired."), field="code")
-    user.totp_enabled = True
-    user.save(update_fields=["totp_enabled"])
-    ledger_append(action="user.totp_enabled", actor=user, obj=("trading.user", user.username))

@@ -30,11 +30,41 @@ def datetime_field(label, *, required: bool = True) -> forms.DateTimeField:
 class TotpForm(forms.Form):
     code = forms.CharField(
         label=_("Verification code"),
-        max_length=10,
-        widget=forms.TextInput(
-            attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}
-        ),
+        max_length=32,
+        help_text=_("The 6-digit code from your authenticator app, or one of your recovery codes."),
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "autofocus": True}),
     )
+
+
+class ReauthForm(forms.Form):
+    """The password again, and a code when two-factor login is on, before a risky change."""
+
+    password = forms.CharField(
+        label=_("Current password"), strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+    code = forms.CharField(
+        label=_("Verification code"), max_length=32, required=False,
+        help_text=_("The 6-digit code from your authenticator app, or one of your recovery codes."),
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code"}),
+    )
+
+
+class PasswordChangeForm(ReauthForm):
+    new_password = forms.CharField(
+        label=_("New password"), strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+    new_password_again = forms.CharField(
+        label=_("New password again"), strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("new_password") != data.get("new_password_again"):
+            self.add_error("new_password_again", _("The two passwords do not match."))
+        return data
 
 
 class BidderSignupForm(forms.Form):
