@@ -5,6 +5,7 @@ channel layer and the in-process scheduler. ``DATABASE_URL`` and ``REDIS_URL`` s
 PostgreSQL and Redis; ``PLATFORM_PROFILE=production`` makes every secret mandatory.
 """
 
+from ipaddress import ip_network
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
 
@@ -27,9 +28,18 @@ SECRET_KEY = env_str("DJANGO_SECRET_KEY") if PRODUCTION else env_str("DJANGO_SEC
 DEBUG = env_bool("DJANGO_DEBUG", not PRODUCTION)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", [] if PRODUCTION else ["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
-# The audit ledger records the last X-Forwarded-For entry (the one our own proxy appended) as the client
-# IP instead of REMOTE_ADDR. Only behind a proxy that sets it: otherwise clients could forge their IP.
-TRUST_X_FORWARDED_FOR = env_bool("TRUST_X_FORWARDED_FOR", False)
+# The proxies (CIDRs) whose X-Forwarded-For entries are believed when finding the client's IP for the
+# audit ledger (R33) and per-IP limits (trading/clientip.py). A request from any other address keeps its
+# own address, whatever X-Forwarded-For it sends. TRUST_X_FORWARDED_FOR=1, the older switch, stands for
+# the loopback proxy of deploy/nginx (daphne listens on 127.0.0.1 behind it).
+LOOPBACK_PROXIES = ["127.0.0.1/32", "::1/128"]
+TRUSTED_PROXIES = env_list(
+    "TRUSTED_PROXIES", LOOPBACK_PROXIES if env_bool("TRUST_X_FORWARDED_FOR", False) else [])
+for _cidr in TRUSTED_PROXIES:
+    try:
+        ip_network(_cidr, strict=False)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"TRUSTED_PROXIES: {_cidr!r} is not an address or network") from exc
 
 INSTALLED_APPS = [
     "daphne",
