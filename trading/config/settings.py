@@ -205,8 +205,10 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 TENDER_DOCUMENT_MAX_BYTES = env_int("TENDER_DOCUMENT_MAX_BYTES", 50 * 1024 * 1024)
 BID_MAX_BYTES = env_int("BID_MAX_BYTES", 4 * 1024 * 1024 * 1024)
 
-# Secrets that never live in the database.
-MASTER_KEY_FILE = Path(env_str("MASTER_KEY_FILE", str(VAR_DIR / "keys" / "master.key")))
+# Secrets that never live in the database. The master key's default is beside the data folder, not in it
+# (var-keys/ next to var/), so that a copy of the folder with the database does not take it (decision 0024).
+MASTER_KEY_DEFAULT_FILE = VAR_DIR.parent / f"{VAR_DIR.name}-keys" / "master.key"
+MASTER_KEY_FILE = Path(env_str("MASTER_KEY_FILE", str(MASTER_KEY_DEFAULT_FILE)))
 TSA_DIR = Path(env_str("TSA_DIR", str(VAR_DIR / "tsa")))
 # The key and certificate that seal the platform's PDFs; empty means TSA_DIR / "signing".
 SIGNING_DIR = env_str("SIGNING_DIR", "") or None
