@@ -13,6 +13,8 @@ from bidding.room import decrypt, services
 from bidding.room.access import room_role
 from bidding.room.events import BIDDER, HOST, SUPERVISOR, event_for, group_name
 from bidding.room.snapshot import room_missed, room_snapshot
+from timestamps.ledger import current_ip
+from trading.clientip import client_ip_from_scope
 from trading.selectors import section_get_visible
 from trading.services.errors import DomainError, NotFound
 
@@ -42,6 +44,14 @@ class OpeningRoomConsumer(AsyncJsonWebsocketConsumer):
         await self.channel_layer.group_add(group_name(self.section_public_id), self.channel_name)
         await self.accept()
         await self._send_snapshot()
+
+    async def websocket_receive(self, message):
+        # R33: the ledger entries a command makes carry the IP of the client that sent it.
+        token = current_ip.set(client_ip_from_scope(self.scope))
+        try:
+            await super().websocket_receive(message)
+        finally:
+            current_ip.reset(token)
 
     async def disconnect(self, code):
         if hasattr(self, "room_pk"):

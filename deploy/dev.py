@@ -101,6 +101,7 @@ def cmd_run() -> None:
     ensure_venv("run")
     ensure_debian_packages(system_packages("run"))
     manage("migrate", "--noinput", "-v", "0")
+    manage("master_key")  # where the key that opens sealed bids is, and how to back it up (moved out of var/)
     manage("tsa_init")
     manage("seed_demo")
     port = os.environ.get("PORT", "8000")

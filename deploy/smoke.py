@@ -1,7 +1,11 @@
 #!/usr/bin/env python3
 """Smoke scenario through nginx: publish a section, 3 sealed bids, the opening, the signed record.
 
-usage: smoke.py BASE_URL CA_FILE        (run by deploy/local-cluster; needs the demo accounts)
+usage: smoke.py BASE_URL CA_FILE [DAPHNE_URL]   (run by deploy/local-cluster; needs the demo accounts)
+
+Every request claims a forged X-Forwarded-For. With SMOKE_SOURCE_ADDRESS (e.g. 127.0.0.2) the client binds
+its sockets to that address, so the ledger can show that the client's address was recorded, not nginx's.
+With DAPHNE_URL one bidder registers its keys straight at a daphne process, not through nginx (R33).
 """
 
 import asyncio
@@ -9,6 +13,7 @@ import base64
 import hashlib
 import io
 import json
+import os
 import ssl
 import sys
 import time
@@ -17,6 +22,7 @@ from pathlib import Path
 
 import requests
 import websockets
+from requests.adapters import HTTPAdapter
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bidding.envelope import (  # noqa: E402
@@ -29,8 +35,22 @@ from bidding.envelope import (  # noqa: E402
 )
 
 BASE, CA = sys.argv[1], sys.argv[2]
+DAPHNE = sys.argv[3] if len(sys.argv) > 3 else ""
+SOURCE = os.environ.get("SMOKE_SOURCE_ADDRESS", "")
+FORGED = {"X-Forwarded-For": "203.0.113.66"}  # what a client claiming to be someone else sends
+
+
+class SourceAddressAdapter(HTTPAdapter):
+    def init_poolmanager(self, *args, **kwargs):
+        kwargs["source_address"] = (SOURCE, 0)
+        super().init_poolmanager(*args, **kwargs)
+
+
 S = requests.Session()
 S.verify = CA
+if SOURCE:
+    S.mount("https://", SourceAddressAdapter())
+    S.mount("http://", SourceAddressAdapter())
 PASSWORDS = {"agency": "Zhaobiao-2026!", "bidder": "Toubiao-2026!"}
 
 
@@ -38,11 +58,11 @@ def step(message: str) -> None:
     print(f"[smoke] {message}", flush=True)
 
 
-def call(method: str, path: str, token: str | None = None, expect: int = 200, **kwargs):
-    headers = kwargs.pop("headers", {})
+def call(method: str, path: str, token: str | None = None, expect: int = 200, base: str = "", **kwargs):
+    headers = {**FORGED, **kwargs.pop("headers", {})}
     if token:
         headers["Authorization"] = f"Bearer {token}"
-    response = S.request(method, BASE + path, headers=headers, timeout=60, verify=CA, **kwargs)
+    response = S.request(method, (base or BASE) + path, headers=headers, timeout=60, verify=CA, **kwargs)
     if response.status_code != expect:
         raise SystemExit(f"{method} {path}: {response.status_code} {response.text[:500]}")
     return response.json() if "json" in response.headers.get("Content-Type", "") else response
@@ -80,7 +100,9 @@ def bid(sid: str, username: str, price: str) -> tuple[str, str, str]:
     me = call("GET", "/api/v1/me", token)
     call("POST", f"/api/v1/sections/{sid}/registrations", token, 201, json={})
     enc, sign = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
-    call("POST", "/api/v1/bidder-keys", token, 201, json={"enc_public_key": b64(spki_der(enc.public_key())),
+    # The last bidder goes straight to daphne when it can: as a direct client, its X-Forwarded-For is ignored.
+    direct = {"base": DAPHNE, "headers": {"X-Forwarded-Proto": "https"}} if DAPHNE and username == "bidder3" else {}
+    call("POST", "/api/v1/bidder-keys", token, 201, **direct, json={"enc_public_key": b64(spki_der(enc.public_key())),
                                                          "sign_public_key": b64(spki_der(sign.public_key()))})
     key = call("GET", f"/api/v1/sections/{sid}/opening-key", token)
     out = io.BytesIO()
@@ -103,10 +125,28 @@ def bid(sid: str, username: str, price: str) -> tuple[str, str, str]:
     return token, receipt["bid_id"], b64(k2)
 
 
-async def watch(sid: str, seen: list) -> None:
-    context = ssl.create_default_context(cafile=CA)
+def room_socket(sid: str, headers: dict):
     url = BASE.replace("https://", "wss://") + f"/ws/sections/{sid}/opening/"
-    async with websockets.connect(url, ssl=context, additional_headers={"Origin": BASE}) as socket:
+    bind = {"local_addr": (SOURCE, 0)} if SOURCE else {}
+    return websockets.connect(url, ssl=ssl.create_default_context(cafile=CA), additional_headers={**FORGED, **headers},
+                              **bind)
+
+
+async def decrypt_in_room(sid: str, token: str, bid_id: str, k2: str) -> None:
+    """A bidder decrypts its bid with the room's WebSocket command instead of the API."""
+    async with room_socket(sid, {"Authorization": f"Bearer {token}"}) as socket:
+        assert json.loads(await socket.recv())["type"] == "snapshot"
+        await socket.send(json.dumps({"type": "decrypt", "bid_id": bid_id, "k2": k2}))
+        while True:
+            message = json.loads(await asyncio.wait_for(socket.recv(), 60))
+            if message["type"] in ("error", "decrypt_failed"):
+                raise SystemExit(f"decrypt over the WebSocket: {message['data']}")
+            if message["type"] == "decrypted":
+                return
+
+
+async def watch(sid: str, seen: list) -> None:
+    async with room_socket(sid, {"Origin": BASE}) as socket:
         while True:
             message = json.loads(await socket.recv())
             seen.append(message)
@@ -135,9 +175,10 @@ async def main() -> None:
     watcher = asyncio.create_task(watch(sid, seen))
     await asyncio.to_thread(wait_phase, sid, {"decryption"}, 120)
     step("the room opened at the deadline (beat + worker)")
-    for token, bid_id, k2 in bidders:
+    await decrypt_in_room(sid, *bidders[0])
+    for token, bid_id, k2 in bidders[1:]:
         call("POST", f"/api/v1/bids/{bid_id}/decrypt", token, json={"k2": k2})
-    step("3 bids decrypted")
+    step("3 bids decrypted (one over the room's WebSocket)")
     await asyncio.wait_for(watcher, 120)
     seqs = [m["seq"] for m in seen if m["seq"] is not None]
     assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs), seqs

@@ -1,25 +1,21 @@
 """Record the client IP for the audit ledger (R33); show a selector's domain errors as the 404 and 403 pages."""
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied as HttpForbidden
 from django.http import Http404
 
 from timestamps.ledger import current_ip
+from trading.clientip import client_ip
 from trading.services.errors import NotFound, PermissionDenied
 
 
-def client_ip(meta: dict) -> str:
-    if settings.TRUST_X_FORWARDED_FOR and meta.get("HTTP_X_FORWARDED_FOR"):
-        return meta["HTTP_X_FORWARDED_FOR"].split(",")[-1].strip()[:45]
-    return (meta.get("REMOTE_ADDR") or "")[:45]
-
-
 class ClientIPMiddleware:
+    """Every ledger entry made while answering a request carries the client's IP (trading.clientip)."""
+
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        token = current_ip.set(client_ip(request.META))
+        token = current_ip.set(client_ip(request))
         try:
             return self.get_response(request)
         finally:

@@ -356,3 +356,30 @@ def test_the_room_page_embeds_the_masked_snapshot_for_the_public(api, client):
     assert client.get("/sections/nope/opening/").status_code == 404
     listing = client.get("/openings/")
     assert listing.status_code == 200 and opening.section.title in listing.content.decode()
+
+
+def test_r33_a_command_over_the_websocket_is_logged_with_the_senders_ip(api, settings):
+    from timestamps.models import LedgerEntry
+
+    settings.TRUSTED_PROXIES = ["127.0.0.1/32"]
+    opening = prepare(api, 3)
+    kit, forger = opening.kits[0], opening.kits[1]
+
+    async def sign_in(session, client, *headers):
+        communicator = WebsocketCommunicator(application, path(opening), headers=[ORIGIN, session, *headers])
+        communicator.scope["client"] = client
+        connected, code = await communicator.connect(timeout=TIMEOUT)
+        assert connected, f"refused with {code}"
+        assert (await receive(communicator))["type"] == "snapshot"
+        await communicator.send_json_to({"type": "sign_in"})
+        await receive_until(communicator, "signed_in")
+        await communicator.disconnect()
+
+    with travel(opening, -60):
+        # through the trusted proxy: the address it appended is the client's
+        async_to_sync(sign_in)(cookie(kit.user), ["127.0.0.1", 40000], (b"x-forwarded-for", b"10.9.8.7, 198.51.100.23"))
+        # straight from an untrusted client: its own X-Forwarded-For is ignored
+        async_to_sync(sign_in)(cookie(forger.user), ["203.0.113.50", 40001], (b"x-forwarded-for", b"192.0.2.1"))
+    entries = LedgerEntry.objects.filter(action="opening.signed_in").order_by("seq")
+    assert [(e.actor, e.ip) for e in entries] == [(kit.user.username, "198.51.100.23"),
+                                                 (forger.user.username, "203.0.113.50")]

@@ -27,7 +27,7 @@ def example_variables() -> set[str]:
 
 
 def test_settings_reads_its_environment_through_the_helpers():
-    assert "DATABASE_URL" in settings_variables() and "TRUST_X_FORWARDED_FOR" in settings_variables()
+    assert "DATABASE_URL" in settings_variables() and "TRUSTED_PROXIES" in settings_variables()
     assert "os.environ" not in SETTINGS.read_text(encoding="utf-8")
 
 

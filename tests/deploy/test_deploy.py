@@ -28,6 +28,9 @@ def test_local_cluster_boots_and_the_smoke_scenario_passes_through_nginx(store):
     assert out.returncode == 0, log[-6000:]
     assert "SMOKE PASSED" in log and "LOCAL CLUSTER PASSED" in log
     assert "3 sealed bids submitted and receipted" in log and "signed opening record downloaded" in log
+    # R33: through nginx the ledger recorded the client's own address, not nginx's nor a forged one
+    assert "one over the room's WebSocket" in log
+    assert re.search(r"== ledger: \d+ steps of the smoke run from 127\.0\.0\.2, none from nginx", log)
     if store == "s3":
         assert "file store: bucket gongjiao-cluster" in log
         assert re.search(r"bucket holds [1-9]\d* sealed bids and [1-9]\d* signed records, digests match", log)

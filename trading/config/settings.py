@@ -6,6 +6,7 @@ PostgreSQL and Redis; ``PLATFORM_PROFILE=production`` makes every secret mandato
 """
 
 from datetime import timedelta
+from ipaddress import ip_network
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
 
@@ -28,9 +29,18 @@ SECRET_KEY = env_str("DJANGO_SECRET_KEY") if PRODUCTION else env_str("DJANGO_SEC
 DEBUG = env_bool("DJANGO_DEBUG", not PRODUCTION)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", [] if PRODUCTION else ["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
-# The audit ledger records the last X-Forwarded-For entry (the one our own proxy appended) as the client
-# IP instead of REMOTE_ADDR. Only behind a proxy that sets it: otherwise clients could forge their IP.
-TRUST_X_FORWARDED_FOR = env_bool("TRUST_X_FORWARDED_FOR", False)
+# The proxies (CIDRs) whose X-Forwarded-For entries are believed when finding the client's IP for the
+# audit ledger (R33) and per-IP limits (trading/clientip.py). A request from any other address keeps its
+# own address, whatever X-Forwarded-For it sends. TRUST_X_FORWARDED_FOR=1, the older switch, stands for
+# the loopback proxy of deploy/nginx (daphne listens on 127.0.0.1 behind it).
+LOOPBACK_PROXIES = ["127.0.0.1/32", "::1/128"]
+TRUSTED_PROXIES = env_list(
+    "TRUSTED_PROXIES", LOOPBACK_PROXIES if env_bool("TRUST_X_FORWARDED_FOR", False) else [])
+for _cidr in TRUSTED_PROXIES:
+    try:
+        ip_network(_cidr, strict=False)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"TRUSTED_PROXIES: {_cidr!r} is not an address or network") from exc
 
 INSTALLED_APPS = [
     "daphne",
@@ -219,8 +229,10 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 TENDER_DOCUMENT_MAX_BYTES = env_int("TENDER_DOCUMENT_MAX_BYTES", 50 * 1024 * 1024)
 BID_MAX_BYTES = env_int("BID_MAX_BYTES", 4 * 1024 * 1024 * 1024)
 
-# Secrets that never live in the database.
-MASTER_KEY_FILE = Path(env_str("MASTER_KEY_FILE", str(VAR_DIR / "keys" / "master.key")))
+# Secrets that never live in the database. The master key's default is beside the data folder, not in it
+# (var-keys/ next to var/), so that a copy of the folder with the database does not take it (decision 0024).
+MASTER_KEY_DEFAULT_FILE = VAR_DIR.parent / f"{VAR_DIR.name}-keys" / "master.key"
+MASTER_KEY_FILE = Path(env_str("MASTER_KEY_FILE", str(MASTER_KEY_DEFAULT_FILE)))
 TSA_DIR = Path(env_str("TSA_DIR", str(VAR_DIR / "tsa")))
 # The key and certificate that seal the platform's PDFs; empty means TSA_DIR / "signing".
 SIGNING_DIR = env_str("SIGNING_DIR", "") or None
