@@ -18,12 +18,12 @@ from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.translation import ngettext
 
-from trading.middleware import client_ip
+from trading.clientip import client_ip
 
 
 def client_ip_of(request) -> str | None:
-    """The same client IP the audit ledger records (trusts X-Forwarded-For only when told to)."""
-    return client_ip(request.META) or None
+    """The same client IP the audit ledger records (X-Forwarded-For only from TRUSTED_PROXIES)."""
+    return client_ip(request) or None
 
 
 class LockoutBackend(AxesStandaloneBackend):
