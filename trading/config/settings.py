@@ -192,6 +192,11 @@ STORAGES = {
 }
 DATA_UPLOAD_MAX_MEMORY_SIZE = 9 * 1024 * 1024  # one 8 MiB chunk plus headroom
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+# JSON request bodies larger than this are refused with 413 (trading.middleware.JsonBodyLimitMiddleware);
+# bid chunks are not JSON and keep their own limit above.
+JSON_BODY_MAX_BYTES = env_int("JSON_BODY_MAX_BYTES", 1024 * 1024)
+# A WebSocket message to the opening room larger than this closes the socket with 1009 (bidding/consumers.py).
+ROOM_MESSAGE_MAX_BYTES = env_int("ROOM_MESSAGE_MAX_BYTES", 64 * 1024)
 TENDER_DOCUMENT_MAX_BYTES = env_int("TENDER_DOCUMENT_MAX_BYTES", 50 * 1024 * 1024)
 BID_MAX_BYTES = env_int("BID_MAX_BYTES", 4 * 1024 * 1024 * 1024)
 
