@@ -24,7 +24,9 @@ VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 DEV_SECRET_KEY = "embedded-development-only-secret-key-not-for-production-use-0123456789"
 SECRET_KEY = env_str("DJANGO_SECRET_KEY") if PRODUCTION else env_str("DJANGO_SECRET_KEY", DEV_SECRET_KEY)
-DEBUG = env_bool("DJANGO_DEBUG", not PRODUCTION)
+# Off in every profile, the embedded demo included: a debug 404 would list every URL pattern and a debug 500
+# the settings. Static files do not need it (trading/config/asgi.py serves them in the embedded profile).
+DEBUG = env_bool("DJANGO_DEBUG", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", [] if PRODUCTION else ["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 # The audit ledger records the last X-Forwarded-For entry (the one our own proxy appended) as the client
@@ -57,8 +59,10 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "trading.csp.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    "trading.bodylimit.JsonBodyLimitMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -308,6 +312,8 @@ CSRF_COOKIE_HTTPONLY = False
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# Where browsers report Content-Security-Policy violations (trading/csp.py); empty sends no reports.
+CSP_REPORT_URI = env_str("CSP_REPORT_URI", "")
 if PRODUCTION:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
