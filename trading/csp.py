@@ -6,10 +6,17 @@ blocks are type="application/json", which browsers never execute, so they need n
 """
 
 from django.conf import settings
+from django.core.exceptions import DisallowedHost
+
+
+def _socket_origin(request) -> str:
+    try:
+        return f" {'wss' if request.is_secure() else 'ws'}://{request.get_host()}"
+    except DisallowedHost:
+        return ""  # the request itself is refused with 400; its page still gets the policy
 
 
 def csp_header(request) -> str:
-    scheme = "wss" if request.is_secure() else "ws"
     directives = {
         "default-src": "'self'",
         "script-src": "'self' 'wasm-unsafe-eval'",
@@ -17,7 +24,7 @@ def csp_header(request) -> str:
         "img-src": "'self' data:",
         "font-src": "'self'",
         # 'self' does not match ws:// in every browser; name the room's socket origin explicitly.
-        "connect-src": f"'self' {scheme}://{request.get_host()}",
+        "connect-src": "'self'" + _socket_origin(request),
         "object-src": "'none'",
         "base-uri": "'self'",
         "form-action": "'self'",
