@@ -254,7 +254,8 @@ def _login(browser, base: str, usernames: list[str], password: str, room: str) -
 
 
 def _live(page):
-    page.wait_for_function("window.openingRoom && window.openingRoom.connected", timeout=15000)
+    # Always a function: Playwright eval()s a bare expression in the page, which the CSP refuses.
+    page.wait_for_function("() => window.openingRoom && window.openingRoom.connected", timeout=15000)
 
 
 def _wait(page, script: str, arg=None, timeout: float = 30000):
@@ -317,7 +318,8 @@ def _run(browser, opening, base, room, password):  # noqa: PLR0915 - one story, 
         page.set_input_files("#backup-file", backup)
         page.fill("#backup-pass", opening["passphrase"])
         page.click("#btn-import")
-        page.wait_for_function("document.getElementById('key-state').classList.contains('ok')", timeout=20000)
+        page.wait_for_function("() => document.getElementById('key-state').classList.contains('ok')",
+                               timeout=20000)
         page.click("#btn-signin")
         _wait(page, "() => window.openingRoom.state.you.signed_in")
         assert "已签到" in _text(page, "#you-signin")
