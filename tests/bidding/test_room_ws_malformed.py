@@ -183,13 +183,14 @@ frames = st.one_of(
     st.integers(min_value=1, max_value=3000).map(lambda n: {"text": "[" * n + "]" * n}),
     st.integers(min_value=1, max_value=3000).map(lambda n: {"text": '{"type": "x", "a": ' + "[" * n + "]" * n + "}"}),
 )
+ROOM_LIMIT = 64 * 1024  # ROOM_MESSAGE_MAX_BYTES by default
 MESSAGE_TYPES = {"snapshot", "error", "pong", "phase", "signed_in", "bids_extracted", "decrypted",
                  "decrypt_failed", "bid_outcome", "price_read", "objection_raised", "objection_answered",
                  "paused", "resumed", "failed", "record_ready"}
 
 
-async def exchange(opening, headers, batch: list[dict]) -> list[dict]:
-    """Send the batch, then a ping, and collect everything up to that ping's pong."""
+async def exchange(opening, headers, batch: list[dict], huge: int = 0) -> list[dict]:
+    """Send the batch, then a ping, and collect everything up to that ping's pong; then maybe a huge frame."""
     communicator = await connect(opening, ORIGIN, *headers)
     seen = [await receive(communicator)]
     for frame in batch:
@@ -202,6 +203,10 @@ async def exchange(opening, headers, batch: list[dict]) -> list[dict]:
         message = json.loads(output["text"])
         seen.append(message)
         pongs_wanted -= message["type"] == "pong"
+    if huge:
+        await communicator.send_to(text_data=json.dumps({"type": "ping", "pad": "x" * huge}))
+        closed = await communicator.receive_output(timeout=TIMEOUT)
+        assert closed == {"type": "websocket.close", "code": 1009}, closed
     await communicator.disconnect()
     return seen
 
@@ -224,11 +229,11 @@ def test_no_message_crashes_the_consumer_and_the_room_stays_consistent(api):
     @settings(max_examples=110, deadline=None, derandomize=True,
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
     @given(role=st.sampled_from(range(len(roles))), batch=st.lists(frames, min_size=3, max_size=8),
-           english=st.booleans())
-    def run(role, batch, english):
+           english=st.booleans(), huge=st.sampled_from([0, 0, 0, ROOM_LIMIT, 3 * ROOM_LIMIT, 2 * 1024 * 1024]))
+    def run(role, batch, english, huge):
         headers = roles[role] + ((EN,) if english else ())
-        seen = async_to_sync(exchange)(opening, headers, batch)
-        sent.extend(batch)
+        seen = async_to_sync(exchange)(opening, headers, batch, huge)
+        sent.extend(batch + ([{"text": "huge"}] if huge else []))
         received.extend(seen)
         assert seen[0]["type"] == "snapshot"
         for message in seen:
