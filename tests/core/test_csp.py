@@ -1,9 +1,9 @@
 """Content-Security-Policy (docs/decisions/0023-csp.md): every page carries it and runs no inline script.
 
 A crawl follows the links of every role's pages, as tests/core/test_pages.py renders them, and checks each
-HTML page: the header is there, no <script> runs inline (json_script blocks are data), no on* handler and no
-style attribute. tests/bidding/test_bid_page.py and test_room_browser.py prove the pages work under it in
-Chromium.
+HTML page: the header is there, no <script> runs inline (json_script blocks are data), no on* handler, no
+style attribute and no <style> element. tests/bidding/test_bid_page.py, test_room_browser.py and
+tests/experts/test_experts_browser.py prove the pages work under it in Chromium.
 """
 
 from html.parser import HTMLParser
@@ -35,6 +35,8 @@ class PageAudit(HTMLParser):
                 self.problems.append(f"<{tag} {name}=...>")
             if name == "style":
                 self.problems.append(f"<{tag} style=...>")
+        if tag == "style":
+            self.problems.append("<style> element")
         if tag == "a" and values.get("href"):
             self.links.append(values["href"])
         if tag == "script":
@@ -110,9 +112,9 @@ def test_the_policy_allows_only_our_own_scripts_and_webassembly(rf):
 def test_an_inline_script_or_handler_is_caught_by_the_audit():
     page = PageAudit()
     page.feed('<script type="application/json" id="c">{"a": 1}</script><script src="/static/x.js"></script>'
-              '<script>alert(1)</script><button onclick="go()">x</button><p style="color:red">y</p>')
+              '<script>alert(1)</script><button onclick="go()">x</button><p style="color:red">y</p><style>p{}</style>')
 
-    assert len(page.problems) == 3
+    assert len(page.problems) == 4
 
 
 def test_a_request_with_a_bad_host_still_gets_the_policy(client):
