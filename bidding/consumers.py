@@ -127,7 +127,7 @@ class OpeningRoomConsumer(AsyncJsonWebsocketConsumer):
         except Exception:
             # The socket outlives a bug in one command: log it and tell the client, instead of closing with 1011.
             logger.exception("room command %r failed", content["type"][:64])
-            await self._error(content["type"], "server_error", _("The server could not process this message."))
+            await self._error(content["type"][:64], "server_error", _("The server could not process this message."))
 
     async def receive_json(self, content, **kwargs):
         kind = content["type"][:64]
