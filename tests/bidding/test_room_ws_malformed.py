@@ -259,3 +259,20 @@ def test_no_message_crashes_the_consumer_and_the_room_stays_consistent(api):
     assert room.paused == (bool(pauses) and pauses[-1] == "paused")
     assert final[0]["data"]["paused"] == room.paused
     assert not Bid.objects.filter(section=opening.section, status=Bid.Status.DECRYPTED).exists()
+
+
+def test_a_bug_in_a_command_answers_server_error_not_1011(api, monkeypatch):
+    from bidding import consumers
+
+    def broken(**kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setitem(consumers.COMMANDS, "advance", (broken, consumers.HOST))
+    opening = prepare(api, 3)
+    open_room(opening)
+    host = cookie(opening.section.project.created_by)
+
+    with travel(opening, 5):
+        reply = async_to_sync(reply_to)(opening, {"text": '{"type": "advance"}'}, host, EN)
+    assert reply["type"] == "error" and reply["data"] == {
+        "code": "server_error", "command": "advance", "message": "The server could not process this message."}
