@@ -3,8 +3,12 @@
 State lives in the database; this consumer only translates messages into service calls and back.
 """
 
+import json
+import logging
+
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
@@ -19,6 +23,9 @@ from trading.selectors import section_get_visible
 from trading.services.errors import DomainError, NotFound
 
 GAP_LIMIT = 50  # a client this far behind is dropped and resumes on reconnect
+CLOSE_TOO_BIG = 1009  # RFC 6455: a message too big to process
+SEQ_MAX = 2**63 - 1  # the database's integer range; anything beyond cannot be a seq or an id
+logger = logging.getLogger(__name__)
 
 
 def _language(scope) -> str:
@@ -78,6 +85,8 @@ class OpeningRoomConsumer(AsyncJsonWebsocketConsumer):
     @database_sync_to_async
     def _missed(self, after_seq: int):
         room = OpeningRoom.objects.get(pk=self.room_pk)
+        if after_seq > room.last_seq:
+            return None  # a seq the room has not reached: the client's state is wrong, so it starts over
         return room_missed(room, after_seq=after_seq, role=self.role, org_id=self.org_id)
 
     async def _send_snapshot(self):
@@ -102,8 +111,36 @@ class OpeningRoomConsumer(AsyncJsonWebsocketConsumer):
         if visible is not None:
             await self.send_json(visible)
 
+    async def receive(self, text_data=None, bytes_data=None, **kwargs):
+        """Parse one client frame; anything malformed is answered with an error, never a crash."""
+        with translation.override(self.language):
+            await self._receive(text_data, bytes_data)
+
+    async def _receive(self, text_data, bytes_data):
+        size = len(text_data.encode()) if text_data is not None else len(bytes_data or b"")
+        if size > settings.ROOM_MESSAGE_MAX_BYTES:
+            await self.close(code=CLOSE_TOO_BIG)
+            return
+        if text_data is None:
+            await self._error(None, "bad_frame", _("Messages must be JSON text, not binary frames."))
+            return
+        try:
+            content = json.loads(text_data)
+        except (ValueError, RecursionError):
+            await self._error(None, "bad_json", _("The message is not valid JSON."))
+            return
+        if not isinstance(content, dict) or not isinstance(content.get("type"), str):
+            await self._error(None, "bad_request", _("A message must be a JSON object with a \"type\" string."))
+            return
+        try:
+            await self.receive_json(content)
+        except Exception:
+            # The socket outlives a bug in one command: log it and tell the client, instead of closing with 1011.
+            logger.exception("room command %r failed", content["type"][:64])
+            await self._error(content["type"][:64], "server_error", _("The server could not process this message."))
+
     async def receive_json(self, content, **kwargs):
-        kind = content.get("type") if isinstance(content, dict) else None
+        kind = content["type"][:64]
         if kind == "resume":
             await self._resume(content.get("after_seq"))
             return
@@ -112,18 +149,20 @@ class OpeningRoomConsumer(AsyncJsonWebsocketConsumer):
             return
         handler, role_needed = COMMANDS.get(kind, (None, None))
         if handler is None:
-            with translation.override(self.language):
-                await self._error(kind, "unknown_command", str(_("Unknown command.")))
+            await self._error(kind, "unknown_command", _("Unknown command."))
             return
         if self.role != role_needed:
-            with translation.override(self.language):
-                await self._error(kind, "forbidden", str(ROLE_REFUSALS[role_needed]))
+            await self._error(kind, "forbidden", ROLE_REFUSALS[role_needed])
+            return
+        wrong = [name for name, kind_of in FIELDS.get(kind, {}).items() if not _fits(content.get(name), kind_of)]
+        if wrong:
+            await self._error(kind, "bad_request", _("Wrong or missing fields: %(fields)s.") % {
+                "fields": ", ".join(wrong)})
             return
         try:
             await database_sync_to_async(self._run)(handler, content)
         except DomainError as exc:
-            with translation.override(self.language):
-                await self._error(kind, exc.code, str(exc.message))
+            await self._error(kind, exc.code, exc.message)
 
     def _run(self, handler, content):
         room = OpeningRoom.objects.select_related("section__project").get(pk=self.room_pk)
@@ -132,8 +171,8 @@ class OpeningRoomConsumer(AsyncJsonWebsocketConsumer):
             handler(user=user, section=room.section, content=content, role=self.role)
 
     async def _resume(self, after_seq):
-        if not isinstance(after_seq, int):
-            await self._error("resume", "bad_request", "after_seq must be an integer.")
+        if not _fits(after_seq, int):
+            await self._error("resume", "bad_request", _("after_seq must be a whole number from 0 up."))
             return
         missed = await self._missed(after_seq)
         if missed is None:
@@ -145,8 +184,9 @@ class OpeningRoomConsumer(AsyncJsonWebsocketConsumer):
             self.last_seq, after_seq)
 
     async def _error(self, command, code, message):
+        """An error answering this client only (not part of the room's history), in the client's language."""
         await self.send_json({"seq": None, "type": "error", "at": timezone.now().isoformat(),
-                              "data": {"code": code, "message": message, "command": command}})
+                              "data": {"code": code, "message": str(message), "command": command}})
 
 
 def _sign_in(*, user, section, content, role):
@@ -162,9 +202,7 @@ def _objection(*, user, section, content, role):
 
 
 def _answer(*, user, section, content, role):
-    objection_id = content.get("objection_id")
-    services.room_objection_answer(user=user, section=section,
-                                   objection_id=objection_id if isinstance(objection_id, str) else "",
+    services.room_objection_answer(user=user, section=section, objection_id=content["objection_id"],
                                    answer=str(content.get("answer", "")))
 
 
@@ -184,8 +222,23 @@ def _resume_room(*, user, section, content, role):
 COMMANDS = {"sign_in": (_sign_in, BIDDER), "decrypt": (_decrypt, BIDDER), "objection": (_objection, BIDDER),
             "answer": (_answer, HOST), "advance": (_advance, HOST), "pause": (_pause, SUPERVISOR),
             "resume_room": (_resume_room, SUPERVISOR)}
+# The fields each command must carry, and their JSON types; optional text fields may be left out.
+FIELDS = {"decrypt": {"bid_id": str, "k2": str}, "objection": {"text": (str, None)},
+          "answer": {"objection_id": str, "answer": (str, None)}, "pause": {"reason": (str, None)},
+          "resume_room": {"reason": (str, None)}}
 ROLE_REFUSALS = {
     BIDDER: _("Only a bidder in this opening can do this."),
     HOST: _("Only the host of this opening can do this."),
     SUPERVISOR: _("Only a supervisor can do this."),
 }
+
+
+def _fits(value, kind) -> bool:
+    """Whether a JSON value has the expected type: ``int`` is a non-negative integer in the database's range."""
+    if isinstance(kind, tuple):
+        return any(_fits(value, k) for k in kind)
+    if kind is None:
+        return value is None
+    if kind is int:
+        return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= SEQ_MAX
+    return isinstance(value, kind)

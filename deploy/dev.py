@@ -21,6 +21,9 @@ ROOT = Path(__file__).resolve().parent.parent
 VENV = ROOT / ".venv"
 PY = VENV / "bin" / "python"
 SYSTEM_PACKAGES = ROOT / "deploy" / "system-packages.txt"
+# daphne's own WebSocket limit (default 1 MiB) drops the TCP connection without a close frame. Set it well
+# above ROOM_MESSAGE_MAX_BYTES so that the room's consumer sees an over-size message and closes with 1009.
+DAPHNE_WS_LIMITS = ["--websocket-max-message-size", "8388608", "--websocket-max-frame-size", "8388608"]
 
 
 def say(message: str) -> None:
@@ -106,7 +109,7 @@ def cmd_run() -> None:
     manage("seed_demo")
     port = os.environ.get("PORT", "8000")
     say(f"the platform is up on http://127.0.0.1:{port} (Ctrl-C stops it)")
-    os.execv(str(PY), [str(PY), "-m", "daphne", "-b", "127.0.0.1", "-p", port,
+    os.execv(str(PY), [str(PY), "-m", "daphne", "-b", "127.0.0.1", "-p", port, *DAPHNE_WS_LIMITS,
                        "trading.config.asgi:application"])
 
 

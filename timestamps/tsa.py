@@ -31,7 +31,8 @@ from timestamps.tokens import (
 # A UUID OID (X.667), chosen once: the policy under which this TSA issues every token.
 POLICY_OID = "2.25.184493008084452747880966849279561971645"
 MAX_QUERY_BYTES = 64 * 1024
-DIGEST_SIZES = {"sha1": 20, "sha256": 32, "sha384": 48, "sha512": 64}
+# SHA-1 is refused (badAlg): its collisions are practical, so a token over a SHA-1 imprint proves little.
+DIGEST_SIZES = {"sha256": 32, "sha384": 48, "sha512": 64}
 QUERY_CONTENT_TYPE = "application/timestamp-query"
 REPLY_CONTENT_TYPE = "application/timestamp-reply"
 
@@ -182,6 +183,8 @@ def _parse_query(query_der: bytes) -> _Query:
 
 def _digest_problem(hash_name: str, digest: bytes) -> str | None:
     size = DIGEST_SIZES.get(hash_name)
+    if hash_name == "sha1":
+        return "SHA-1 is not accepted; use SHA-256 or stronger"
     if size is None:
         return f"unsupported hash algorithm {hash_name}"
     if len(digest) != size:

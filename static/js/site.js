@@ -1,4 +1,4 @@
-/* Countdowns to bid deadlines and confirmations for dangerous buttons. No dependencies. */
+/* Countdowns to bid deadlines, confirmations for dangerous buttons, self-submitting selects. No dependencies. */
 (function () {
   "use strict";
   var body = document.body;
@@ -35,5 +35,11 @@
   document.addEventListener("click", function (event) {
     var button = event.target.closest("[data-confirm]");
     if (button && !window.confirm(button.getAttribute("data-confirm"))) { event.preventDefault(); }
+  });
+
+  // <select data-autosubmit> submits its form on change (the Content-Security-Policy forbids onchange="...").
+  document.addEventListener("change", function (event) {
+    var select = event.target.closest("select[data-autosubmit]");
+    if (select && select.form) { select.form.submit(); }
   });
 })();

@@ -172,9 +172,12 @@ def test_bidder_seals_uploads_resumes_and_gets_a_receipt(live_server, tmp_path, 
         page = context.new_page()
         errors = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
+        # Chromium enforces the Content-Security-Policy and reports each refusal on the console.
+        page.on("console", lambda m: errors.append(m.text) if "Content Security Policy" in m.text else None)
         try:
             # Log in through the real login page, landing on the keys page.
-            page.goto(f"{live_server.url}/accounts/login/?next=/keys/")
+            login = page.goto(f"{live_server.url}/accounts/login/?next=/keys/")
+            assert "script-src 'self'" in login.headers["content-security-policy"]
             page.fill("#id_username", "huarui")
             page.fill("#id_password", PASSWORD)
             page.click("form[action$='/accounts/login/'] button[type=submit]")

@@ -225,6 +225,14 @@ def _mark(what: str) -> None:
         print(f"[{time.time() - T0:6.1f}s] {what}", flush=True)
 
 
+CSP_VIOLATIONS: list[str] = []
+
+
+def _watch_csp(page) -> None:
+    """Chromium enforces the Content-Security-Policy and reports each refusal on the console."""
+    page.on("console", lambda m: CSP_VIOLATIONS.append(m.text) if "Content Security Policy" in m.text else None)
+
+
 def _login(browser, base: str, usernames: list[str], password: str, room: str) -> list:
     """Log everyone in through the login page; the posts run side by side, as real people would."""
     pages = []
@@ -232,6 +240,7 @@ def _login(browser, base: str, usernames: list[str], password: str, room: str) -
         context = browser.new_context(viewport={"width": 1360, "height": 900}, locale="zh-CN",
                                       timezone_id="Asia/Shanghai", accept_downloads=True)
         page = context.new_page()
+        _watch_csp(page)
         page.goto(f"{base}/accounts/login/?next={room}")
         page.fill("#id_username", username)
         page.fill("#id_password", password)
@@ -245,7 +254,8 @@ def _login(browser, base: str, usernames: list[str], password: str, room: str) -
 
 
 def _live(page):
-    page.wait_for_function("window.openingRoom && window.openingRoom.connected", timeout=15000)
+    # Always a function: Playwright eval()s a bare expression in the page, which the CSP refuses.
+    page.wait_for_function("() => window.openingRoom && window.openingRoom.connected", timeout=15000)
 
 
 def _wait(page, script: str, arg=None, timeout: float = 30000):
@@ -294,7 +304,9 @@ def _run(browser, opening, base, room, password):  # noqa: PLR0915 - one story, 
                                      timezone_id="Asia/Shanghai")
     public_ctx.add_cookies([{"name": "django_language", "value": "en", "url": base}])
     public = public_ctx.new_page()
-    public.goto(f"{base}{room}")
+    _watch_csp(public)
+    response = public.goto(f"{base}{room}")
+    assert "script-src 'self'" in response.headers["content-security-policy"]
     _live(public)
     assert public.locator("html").get_attribute("lang") == "en"
     assert "Bid-opening room" in public.title()
@@ -306,7 +318,8 @@ def _run(browser, opening, base, room, password):  # noqa: PLR0915 - one story, 
         page.set_input_files("#backup-file", backup)
         page.fill("#backup-pass", opening["passphrase"])
         page.click("#btn-import")
-        page.wait_for_function("document.getElementById('key-state').classList.contains('ok')", timeout=20000)
+        page.wait_for_function("() => document.getElementById('key-state').classList.contains('ok')",
+                               timeout=20000)
         page.click("#btn-signin")
         _wait(page, "() => window.openingRoom.state.you.signed_in")
         assert "已签到" in _text(page, "#you-signin")
@@ -425,6 +438,7 @@ def _run(browser, opening, base, room, password):  # noqa: PLR0915 - one story, 
     _live(sup)
     assert sup.evaluate("window.openingRoom.lastSeq") == before
     assert sup.evaluate("window.openingRoom.state.objections.length") == 1
+    assert not CSP_VIOLATIONS, CSP_VIOLATIONS
 
 
 if __name__ == "__main__":

@@ -408,3 +408,7 @@ def test_openapi_schema_and_local_swagger_ui(client):
     assert schema.status_code == 200 and b"/api/v1/auth/token" in schema.content
     docs = client.get("/api/v1/docs/").content.decode()
     assert "swagger-ui" in docs and "cdn" not in docs.lower()
+    # The init script is its own URL (no inline script under the Content-Security-Policy).
+    script = client.get("/api/v1/docs/?script=")
+    assert script.status_code == 200 and "SwaggerUIBundle" in script.content.decode()
+    assert "<script>" not in docs

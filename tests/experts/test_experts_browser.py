@@ -162,3 +162,34 @@ def test_five_experts_evaluate_remotely_in_chromium_and_the_sealed_report_comes_
     assert len(evaluation.result["candidates"]) == 3
     kinds = sorted(Pick.objects.filter(draw=draw, seat__isnull=False).values_list("signature_kind", flat=True))
     assert kinds == ["agree"] * 4 + ["dissent"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_pool_status_select_submits_itself_under_the_content_security_policy(live_server):
+    """The select's onchange="..." became a site.js listener: CSP refuses inline handlers."""
+    from playwright.sync_api import sync_playwright
+
+    from experts.models import Expert
+
+    require_chromium()
+    expert = make_experts(1)[0]
+    supervisor = supervisor_user()
+    host = live_server.url.split("//", 1)[1].split(":")[0]
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=chromium_args())
+        try:
+            context = browser.new_context()
+            context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": session_of(supervisor),
+                                  "domain": host, "path": "/"}])
+            page = context.new_page()
+            refusals = []
+            page.on("console", lambda m: refusals.append(m.text) if "Content Security Policy" in m.text else None)
+            response = page.goto(f"{live_server.url}/supervisor/experts/")
+            assert "script-src 'self'" in response.headers["content-security-policy"]
+            with page.expect_navigation():
+                page.select_option(f"form:has(input[value='{expert.code}']) select[name=status]", "suspended")
+        finally:
+            browser.close()
+    expert.refresh_from_db()
+    assert expert.status == Expert.Status.SUSPENDED
+    assert not refusals, refusals

@@ -259,7 +259,7 @@ def test_cert_req_true_includes_exactly_the_tsa_certificate(work: Path, tsa_dir:
     assert [c.chosen.dump() for c in certs] == [load_tsa(tsa_dir).cert_der]
 
 
-@pytest.mark.parametrize("algorithm", ["sha384", "sha512", "sha1"])
+@pytest.mark.parametrize("algorithm", ["sha384", "sha512"])
 def test_other_imprint_algorithms_verify(work: Path, tsa_dir: Path, algorithm: str) -> None:
     reply = answer(work, tsa_dir, make_query(work, f"-{algorithm}", "-cert"))
 
@@ -268,6 +268,19 @@ def test_other_imprint_algorithms_verify(work: Path, tsa_dir: Path, algorithm: s
     )
     assert verified(result), result.stdout + result.stderr
     assert token_info(reply.der)["hash_name"] == algorithm
+
+
+def test_openssl_sha1_query_is_rejected_as_bad_alg(work: Path, tsa_dir: Path) -> None:
+    reply = answer(work, tsa_dir, make_query(work, "-sha1", "-cert"))
+
+    assert not reply.granted
+    assert reply.failure == "bad_alg"
+    assert status_of(reply.der) == ("rejection", {"bad_alg"})
+    text = reply_text(work)
+    assert "Status: Rejected." in text
+    assert "unrecognized or unsupported algorithm identifier" in text
+    assert "SHA-1 is not accepted" in text
+    assert "TST info:\nNot included." in text
 
 
 def test_our_own_policy_may_be_requested(work: Path, tsa_dir: Path) -> None:
