@@ -186,7 +186,7 @@ frames = st.one_of(
 ROOM_LIMIT = 64 * 1024  # ROOM_MESSAGE_MAX_BYTES by default
 MESSAGE_TYPES = {"snapshot", "error", "pong", "phase", "signed_in", "bids_extracted", "decrypted",
                  "decrypt_failed", "bid_outcome", "price_read", "objection_raised", "objection_answered",
-                 "paused", "resumed", "failed", "record_ready"}
+                 "paused", "resumed", "failed", "record_ready", "signin_list"}
 
 
 async def exchange(opening, headers, batch: list[dict], huge: int = 0) -> list[dict]:
