@@ -56,6 +56,7 @@ class Bid:
     error: str = ""
     echo_latency: float = 0.0
     echo_error: str = ""
+    retries: int = 0  # 503s answered with Retry-After and tried again
 
 
 @dataclass
@@ -115,43 +116,81 @@ def read_chunk(path: Path, index: int, chunk_size: int) -> bytes:
         return source.read(chunk_size)
 
 
+RETRY_ATTEMPTS = 6  # a 503 is tried again up to this many times, as the bidder tools do
+RETRY_AFTER_MAX = 10.0
+
+
+class RetryLater(Exception):
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+
+
 async def _expect(response, status: int, stage: str) -> dict:
+    if response.status == 503 and "Retry-After" in response.headers:
+        raise RetryLater(min(RETRY_AFTER_MAX, float(response.headers["Retry-After"])))
     if response.status != status:
         raise RuntimeError(f"{stage}: HTTP {response.status} {(await response.text())[:200]}")
     return {} if status == 204 else await response.json()
+
+
+async def _call(bid: Bid, request, status: int, stage: str) -> dict:
+    """One API call; a 503 with Retry-After is tried again after the time it asks for (bounded)."""
+    for attempt in range(RETRY_ATTEMPTS + 1):
+        try:
+            async with request() as response:
+                return await _expect(response, status, stage)
+        except RetryLater as busy:
+            if attempt == RETRY_ATTEMPTS:
+                raise RuntimeError(f"{stage}: HTTP 503 after {attempt + 1} tries") from None
+            bid.retries += 1
+            await asyncio.sleep(busy.seconds * (1 + random.random() / 4))
+    raise AssertionError("unreachable")
 
 
 async def one_bid(http, base_url: str, section: str, bid: Bid, chunk_size: int) -> None:
     """A bidder's whole journey: create the upload, PUT the chunks, submit, keep the receipt."""
     headers = bid.bidder.headers
     start = time.monotonic()
-    async with http.post(
-        f"{base_url}/api/v1/sections/{section}/bids/uploads",
-        json={"size": bid.size, "chunk_size": chunk_size},
-        headers=headers,
-    ) as response:
-        upload_id = (await _expect(response, 201, "create"))["upload_id"]
+    created = await _call(
+        bid,
+        lambda: http.post(
+            f"{base_url}/api/v1/sections/{section}/bids/uploads",
+            json={"size": bid.size, "chunk_size": chunk_size},
+            headers=headers,
+        ),
+        201,
+        "create",
+    )
+    upload_id = created["upload_id"]
     bid.create_latency = time.monotonic() - start
     for index, sha256 in enumerate(bid.chunk_hashes):
         data = read_chunk(bid.path, index, chunk_size)
-        async with http.put(
-            f"{base_url}/api/v1/bids/uploads/{upload_id}/chunks/{index}",
-            data=data,
-            headers={
-                **headers,
-                "Content-Type": "application/octet-stream",
-                "X-Chunk-SHA256": sha256,
-            },
-        ) as response:
-            await _expect(response, 204, f"chunk {index}")
+        await _call(
+            bid,
+            lambda index=index, data=data, sha256=sha256: http.put(
+                f"{base_url}/api/v1/bids/uploads/{upload_id}/chunks/{index}",
+                data=data,
+                headers={
+                    **headers,
+                    "Content-Type": "application/octet-stream",
+                    "X-Chunk-SHA256": sha256,
+                },
+            ),
+            204,
+            f"chunk {index}",
+        )
     submit = time.monotonic()
     bid.put_latency = submit - start - bid.create_latency
-    async with http.post(
-        f"{base_url}/api/v1/bids/uploads/{upload_id}/submit",
-        json={"digest": bid.digest.hex(), "signature": _server.b64(bid.signature)},
-        headers=headers,
-    ) as response:
-        bid.receipt = await _expect(response, 201, "submit")
+    bid.receipt = await _call(
+        bid,
+        lambda: http.post(
+            f"{base_url}/api/v1/bids/uploads/{upload_id}/submit",
+            json={"digest": bid.digest.hex(), "signature": _server.b64(bid.signature)},
+            headers=headers,
+        ),
+        201,
+        "submit",
+    )
     end = time.monotonic()
     bid.submit_latency, bid.latency = end - submit, end - start
 
@@ -249,12 +288,12 @@ def print_table(
     run: Run,
     db: dict,
     rss: _server.RssSampler,
-    echo_rss: _server.RssSampler,
+    echo_rss: _server.RssSampler | None,
     echo_wall: float,
 ) -> bool:
     n = len(run.bids)
     done = [b for b in run.bids if b.receipt is not None]
-    echoed = [b for b in run.bids if not b.echo_error]
+    echoed = [b for b in run.bids if not b.echo_error and b.echo_latency] if echo_rss else []
     whole = [b.latency for b in done]
     submits = [b.submit_latency for b in done]
     echoes = [b.echo_latency for b in echoed]
@@ -318,10 +357,17 @@ def print_table(
         ("server peak RSS", f"{rss.peak_mb:.0f} MB", f"at start {rss.start_rss / MB:.0f} MB"),
         ("server CPU during the surge", f"{rss.cpu:.1f} s", f"{rss.cores:.2f} cores on average"),
         (
+            "503 answered and tried again",
+            f"{sum(b.retries for b in run.bids)}",
+            f"by {sum(1 for b in run.bids if b.retries)} bidders, honouring Retry-After",
+        ),
+        (
             "raw limit: echo POST p50 / p99",
             f"{ms(echoes, 50)} / {ms(echoes, 99)}",
             f"{len(echoed)}/{n} ok, wall {echo_wall:.1f} s, peak RSS {echo_rss.peak_mb:.0f} MB, "
-            f"CPU {echo_rss.cpu:.1f} s",
+            f"CPU {echo_rss.cpu:.1f} s"
+            if echo_rss
+            else "measured in the first run only",
         ),
         (
             "whole bid / echo, p50 and p99",
@@ -394,25 +440,45 @@ def main() -> None:
         type=Path,
         help="record the server with py-spy into this .svg (.json: speedscope, .txt: collapsed stacks)",
     )
+    parser.add_argument(
+        "--runs", type=int, default=1, help="repeat the whole surge on a fresh platform (default 1)"
+    )
+    parser.add_argument(
+        "--echo-every-run",
+        action="store_true",
+        help="measure the raw limit in every run, not only the first",
+    )
     args = parser.parse_args()
+    results = []
+    for number in range(1, args.runs + 1):
+        if args.runs > 1:
+            print(f"\n##### run {number} of {args.runs}", flush=True)
+        echo = number == 1 or args.echo_every_run
+        results.append(surge_once(args, seed=args.seed + number - 1, echo=echo))
+    if args.runs > 1:
+        print_runs(args, results)
+    raise SystemExit(0 if all(r["ok"] for r in results) else 1)
 
+
+def surge_once(args, *, seed: int, echo: bool) -> dict:
+    """One whole surge on a fresh platform; prints its table and returns its figures."""
     began = time.monotonic()
     with Platform(postgres=args.postgres) as platform:
         platform.migrate()
-        seed = platform.seed(args.bidders)
+        seeded = platform.seed(args.bidders)
         platform.start()
-        bidders = _server.bidders_from(seed)
+        bidders = _server.bidders_from(seeded)
         _server.register_keys(platform.base_url, bidders)
         setup = time.monotonic() - began
         began = time.monotonic()
-        bids = seal_all(platform, seed, bidders, args.size_mb, args.chunk_mb * MIB)
+        bids = seal_all(platform, seeded, bidders, args.size_mb, args.chunk_mb * MIB)
         run = Run(
             bids,
             args.chunk_mb * MIB,
             args.concurrency,
             timings={"setup": setup, "seal": time.monotonic() - began},
         )
-        rng = random.Random(args.seed)
+        rng = random.Random(seed)
         for bid in bids:
             bid.offset = 0.0 if args.burst else rng.uniform(0, args.window)
 
@@ -422,7 +488,7 @@ def main() -> None:
             platform.helper(
                 "set-deadline",
                 "--section",
-                seed["section"],
+                seeded["section"],
                 "--epoch",
                 str(start_epoch + args.window + 30),
             )["bid_deadline"]
@@ -431,7 +497,7 @@ def main() -> None:
         spy = profile_start(args.profile, platform.pid) if args.profile else None
         run.start = time.monotonic() + max(0.0, start_epoch - time.time())
         load = os.getloadavg()[0]
-        asyncio.run(surge(run, platform.base_url, seed["section"], echo=False))
+        asyncio.run(surge(run, platform.base_url, seeded["section"], echo=False))
         run.timings["wall"] = run.end - run.start
         run.timings["load"] = (load, os.getloadavg()[0])
         rss.stop()
@@ -439,16 +505,21 @@ def main() -> None:
             spy.send_signal(signal.SIGINT)  # py-spy writes its output when interrupted
             spy.wait(30)
         platform.stop()
-        db = check_database(platform, seed, run, deadline)
+        server_log = platform.log_tail(200)
+        db = check_database(platform, seeded, run, deadline)
 
-        platform.start("bench._echo_asgi:app")
-        echo_rss = _server.RssSampler(platform.pid).start()
-        run.start = time.monotonic() + 1
-        asyncio.run(surge(run, platform.base_url, seed["section"], echo=True))
-        echo_rss.stop()
-        echo_wall = run.end - run.start
-        platform.stop()
+        echo_rss, echo_wall = None, 0.0
+        if echo:
+            platform.start("bench._echo_asgi:app")
+            echo_rss = _server.RssSampler(platform.pid).start()
+            run.start = time.monotonic() + 1
+            asyncio.run(surge(run, platform.base_url, seeded["section"], echo=True))
+            echo_rss.stop()
+            echo_wall = run.end - run.start
+            platform.stop()
         ok = print_table(args, platform, run, db, rss, echo_rss, echo_wall)
+        if any(b.error for b in run.bids):
+            print("\nthe server's log (warnings and errors), last lines:\n" + server_log[-8000:])
         if args.dump:
             args.dump.write_text(
                 json.dumps(
@@ -460,6 +531,7 @@ def main() -> None:
                             "put": b.put_latency,
                             "submit": b.submit_latency,
                             "latency": b.latency,
+                            "retries": b.retries,
                             "echo": b.echo_latency,
                             "error": b.error,
                             "echo_error": b.echo_error,
@@ -469,7 +541,45 @@ def main() -> None:
                     indent=1,
                 )
             )
-    raise SystemExit(0 if ok else 1)
+    done = [b for b in run.bids if b.receipt is not None]
+    return {
+        "ok": ok,
+        "receipted": len(done),
+        "n": len(run.bids),
+        "before_deadline": db["before_deadline"],
+        "tokens_ok": db["tokens_ok"],
+        "retries": sum(b.retries for b in run.bids),
+        "whole_p50": percentile([b.latency for b in done], 50),
+        "whole_p99": percentile([b.latency for b in done], 99),
+        "submit_p99": percentile([b.submit_latency for b in done], 99),
+        "wall": run.timings["wall"],
+        "load": run.timings["load"],
+    }
+
+
+def print_runs(args, results: list[dict]) -> None:
+    """One line per run, so that a rare failure shows against the runs that passed."""
+    database = "PostgreSQL" if args.postgres else "SQLite (WAL)"
+    print(
+        f"\n{len(results)} runs, {database}, {args.bidders} bidders x {args.size_mb} MiB, "
+        f"window {args.window} s, {args.concurrency} in flight"
+    )
+    header = (
+        f"{'run':>3}  {'receipted':>9}  {'before deadline':>15}  {'tokens ok':>9}  {'503 retried':>11}  "
+        f"{'whole p50':>9}  {'whole p99':>9}  {'submit p99':>10}  {'wall':>6}  {'load':>9}  verdict"
+    )
+    print(header)
+    for number, r in enumerate(results, 1):
+        print(
+            f"{number:>3}  {r['receipted']:>5}/{r['n']:<3}  {r['before_deadline']:>11}/{r['n']:<3}  "
+            f"{r['tokens_ok']:>5}/{r['n']:<3}  {r['retries']:>11}  {r['whole_p50']:>8.2f}s  "
+            f"{r['whole_p99']:>8.2f}s  {r['submit_p99']:>9.2f}s  {r['wall']:>5.0f}s  "
+            f"{r['load'][0]:>4.1f}/{r['load'][1]:<4.1f}  {'PASS' if r['ok'] else 'FAIL'}"
+        )
+    passed = sum(r["ok"] for r in results)
+    print(
+        f"all runs: {passed} / {len(results)} with every bid receipted  {'PASS' if passed == len(results) else 'FAIL'}"
+    )
 
 
 if __name__ == "__main__":

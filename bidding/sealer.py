@@ -7,6 +7,8 @@
     python -m bidding.sealer inspect bid.sbe1 --section S --bidder CODE --opening-key opening.json
     python -m bidding.sealer unwrap-k2 bid.sbe1 --bidder-enc-key keys/enc-private.pem
     python -m bidding.sealer open bid.sbe1 --k1 B64 --k2 B64 --out bid.zip
+    python -m bidding.sealer upload bid.sbe1 --server https://platform --section S \\
+        --digest HEX --signature B64          # the API token from PLATFORM_TOKEN; prints the receipt
 
 A key file may be a PEM file or the backup file; the backup's passphrase is read from
 the SBE1_PASSPHRASE environment variable or asked for.
@@ -30,6 +32,7 @@ from bidding.envelope import EnvelopeError
 from bidding.keybackup import KeyBackupError, backup_read, backup_write
 
 PASSPHRASE_ENV = "SBE1_PASSPHRASE"
+TOKEN_ENV = "PLATFORM_TOKEN"
 KEY_FILES = ("enc-private.pem", "enc-public.pem", "sign-private.pem", "sign-public.pem")
 
 
@@ -254,6 +257,23 @@ def cmd_open(args) -> dict:
 # --- command line ---------------------------------------------------------------------------
 
 
+def cmd_upload(args) -> dict:
+    from bidding.upload_client import UploadClient, UploadFailed
+
+    token = os.environ.get(TOKEN_ENV, "")
+    if not token:
+        raise CommandError(f"set {TOKEN_ENV} to your API token")
+    client = UploadClient(args.server, token)
+    try:
+        receipt = client.bid_upload(section=args.section, envelope=Path(args.envelope), digest_hex=args.digest,
+                                    signature_b64=args.signature, chunk_size=args.chunk_size)
+    except UploadFailed as exc:
+        raise CommandError(str(exc)) from None
+    if client.waits:
+        print(f"the server was busy {len(client.waits)} time(s); tried again", file=sys.stderr)
+    return receipt
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m bidding.sealer", description="SBE1 sealed bid tool"
@@ -300,6 +320,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--k2", required=True)
     p.add_argument("--out", required=True)
     p.set_defaults(run=cmd_open)
+
+    p = sub.add_parser("upload", help="upload a sealed envelope and submit it (token in PLATFORM_TOKEN)")
+    p.add_argument("envelope")
+    p.add_argument("--server", required=True, help="the platform's address, https://...")
+    p.add_argument("--section", required=True)
+    p.add_argument("--digest", required=True, help="as printed by seal")
+    p.add_argument("--signature", required=True, help="as printed by seal")
+    p.add_argument("--chunk-size", type=int, default=8 * 1024 * 1024)
+    p.set_defaults(run=cmd_upload)
     return parser
 
 

@@ -124,6 +124,19 @@ class _LocalWriter:
             pass
 
 
+def _local_writer_open(path: str, attempts: int = 20) -> _LocalWriter:
+    """Make the file's folder and open its temp file. A concurrent delete_many prunes folders it emptied,
+    and may remove a parent between our makedirs and open (a 500 in the deadline surge): make it again."""
+    for attempt in range(attempts):
+        try:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            return _LocalWriter(path)
+        except FileNotFoundError:
+            if attempt == attempts - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
 class LocalFileStore(FileSystemStorage):
     """Local disk under settings.FILE_STORE_DIR, read at each use so that a test may point it elsewhere."""
 
@@ -146,9 +159,7 @@ class LocalFileStore(FileSystemStorage):
 
     @contextmanager
     def writer(self, name: str):
-        path = self.path(name)
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        sink = _LocalWriter(path)
+        sink = _local_writer_open(self.path(name))
         try:
             yield sink
         except BaseException:

@@ -16,6 +16,7 @@ const config = JSON.parse(document.getElementById("bid-config").textContent);
 const $ = (id) => document.getElementById(id);
 
 const RETRY_DELAYS_MS = [500, 1000, 2000, 4000]; // then the upload pauses and offers "resume"
+const RETRY_AFTER_MAX_MS = 30000; // a busy server's Retry-After is honoured up to this
 
 const STATUS = {
   submitted: gettext("Submitted"),
@@ -65,20 +66,39 @@ function csrfToken() {
 }
 
 class ApiError extends Error {
-  constructor(message, { status = 0, code = "", retryable = false } = {}) {
+  constructor(message, { status = 0, code = "", retryable = false, retryAfterMs = 0 } = {}) {
     super(message);
     this.name = "ApiError";
     this.status = status;
     this.code = code;
     this.retryable = retryable;
+    this.retryAfterMs = retryAfterMs;
   }
+}
+
+/** Retry-After in ms (seconds or an HTTP date); 0 when absent or unreadable. */
+function retryAfterMs(header) {
+  if (!header) return 0;
+  const seconds = Number(header);
+  const ms = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(header) - Date.now();
+  return Number.isFinite(ms) && ms > 0 ? Math.min(ms, RETRY_AFTER_MAX_MS) : 0;
+}
+
+/** Wait before try number attempt+1: our backoff, or longer when a busy server (503) asks; with jitter. */
+function retryDelay(err, attempt) {
+  const backoff = RETRY_DELAYS_MS[Math.min(attempt, RETRY_DELAYS_MS.length - 1)];
+  return Math.round(Math.max(backoff, err.retryAfterMs || 0) * (1 + Math.random() / 4));
+}
+
+function busy(err) {
+  return err.status === 503 || err.status === 429;
 }
 
 function retryableStatus(status, code) {
   return status >= 500 || status === 408 || status === 429 || code === "chunk_hash_mismatch";
 }
 
-function errorFrom(status, bodyText) {
+function errorFrom(status, bodyText, retryAfter = null) {
   let data = null;
   try {
     data = bodyText ? JSON.parse(bodyText) : null;
@@ -90,6 +110,7 @@ function errorFrom(status, bodyText) {
     status,
     code: err.code || "",
     retryable: retryableStatus(status, err.code),
+    retryAfterMs: retryAfterMs(retryAfter),
   });
 }
 
@@ -109,7 +130,7 @@ async function api(method, url, json) {
   } catch {
     throw new ApiError(gettext("Network error: the server could not be reached."), { retryable: true, code: "network" });
   }
-  if (!response.ok) throw errorFrom(response.status, text);
+  if (!response.ok) throw errorFrom(response.status, text, response.headers.get("Retry-After"));
   if (!text) return null;
   try {
     return JSON.parse(text);
@@ -526,7 +547,7 @@ function putChunk(up, index, bytes, sha) {
     };
     xhr.onload = () => {
       if (xhr.status >= 200 && xhr.status < 300) resolve();
-      else reject(errorFrom(xhr.status, xhr.responseText));
+      else reject(errorFrom(xhr.status, xhr.responseText, xhr.getResponseHeader("Retry-After")));
     };
     xhr.onerror = () => reject(new ApiError(gettext("Network error: the server could not be reached."), { retryable: true, code: "network" }));
     xhr.ontimeout = xhr.onerror;
@@ -588,15 +609,28 @@ async function runUpload({ askServer }) {
         pauseUpload();
         return false;
       }
-      const delay = RETRY_DELAYS_MS[failures - 1];
+      const delay = retryDelay(err, failures - 1);
       const box = $("upload-paused");
       box.className = "notice notice-warn";
-      setText(box, fmt(gettext("Connection lost. Retrying in {s} s… ({n})"), { s: (delay / 1000).toString(), n: failures }));
+      const notice = busy(err) ? gettext("The server is busy. Retrying in {s} s… ({n})") : gettext("Connection lost. Retrying in {s} s… ({n})");
+      setText(box, fmt(notice, { s: (delay / 1000).toFixed(1), n: failures }));
       show(box);
       await sleep(delay);
     }
   }
   return true;
+}
+
+/** Call again while the server answers 503 (it did nothing: safe to repeat), a bounded number of times. */
+async function whenNotBusy(call) {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await call();
+    } catch (err) {
+      if (!busy(err) || attempt >= RETRY_DELAYS_MS.length) throw err;
+      await sleep(retryDelay(err, attempt));
+    }
+  }
 }
 
 async function submitUpload() {
@@ -617,7 +651,7 @@ async function submitUpload() {
         if (receipt) break;
       }
       if (!err.retryable || attempt >= RETRY_DELAYS_MS.length) throw err;
-      await sleep(RETRY_DELAYS_MS[attempt]);
+      await sleep(retryDelay(err, attempt));
     }
   }
   return receipt;
@@ -672,10 +706,9 @@ async function sealAndSubmit(event) {
         else setProgress("encrypt", done / (total || 1), fmt(gettext("Encrypting on this computer… {pct}%"), { pct }));
       },
     });
-    const created = await api("POST", config.api.uploads, {
-      size: sealed.size,
-      chunk_size: config.upload_chunk_size,
-    });
+    const created = await whenNotBusy(() =>
+      api("POST", config.api.uploads, { size: sealed.size, chunk_size: config.upload_chunk_size }),
+    );
     state.upload = {
       id: created.upload_id,
       count: created.chunk_count,

@@ -13,6 +13,7 @@ import hashlib
 import io
 import json
 import re
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -239,6 +240,26 @@ def test_bidder_seals_uploads_resumes_and_gets_a_receipt(live_server, tmp_path, 
                     route.continue_()
 
             page.route(re.compile(r".*/api/v1/bids/uploads/[^/]+/chunks/1$"), drop_chunk_one)
+
+            # The server is busy once when the upload is created and once on chunk 0: a 503 with
+            # Retry-After: 2, which the page waits out (longer than its own 0.5 s backoff) before trying again.
+            busy_served: dict[str, float] = {}
+            sent: list[tuple[str, str, float]] = []
+            page.on("request", lambda r: sent.append((r.method, r.url, time.monotonic())))
+
+            def busy_once(route):
+                key = f"{route.request.method} {route.request.url}"
+                if key in busy_served:
+                    return route.continue_()
+                busy_served[key] = time.monotonic()
+                return route.fulfill(
+                    status=503,
+                    headers={"Retry-After": "2", "Content-Type": "application/json"},
+                    body=json.dumps({"error": {"code": "retry_later", "message": "busy"}}),
+                )
+
+            page.route(re.compile(r".*/api/v1/sections/[^/]+/bids/uploads$"), busy_once)
+            page.route(re.compile(r".*/api/v1/bids/uploads/[^/]+/chunks/0$"), busy_once)
             page.click("#seal-btn")
             expect(page.locator("#resume-btn")).to_be_visible(timeout=90000)
             expect(page.locator("#upload-paused")).to_contain_text("继续上传")
@@ -256,6 +277,10 @@ def test_bidder_seals_uploads_resumes_and_gets_a_receipt(live_server, tmp_path, 
                 )
             ) == {0}
             assert blocked["aborted"] == 5  # the first try and 4 retries with backoff
+            creates = [t for m, u, t in sent if m == "POST" and u.endswith("/bids/uploads")]
+            chunk0 = [t for m, u, t in sent if m == "PUT" and u.endswith("/chunks/0")]
+            assert len(busy_served) == 2 and len(creates) == 2 and len(chunk0) == 2
+            assert creates[1] - creates[0] >= 1.9 and chunk0[1] - chunk0[0] >= 1.9  # Retry-After honoured
 
             # Back online: resume asks the server what it holds and sends only what is missing.
             blocked["on"] = False
@@ -267,7 +292,7 @@ def test_bidder_seals_uploads_resumes_and_gets_a_receipt(live_server, tmp_path, 
             puts = [u.rsplit("/", 1)[1] for m, u in after if m == "PUT"]
             assert puts == ["1", "2"], puts  # chunk 0 is not sent again
             all_puts = [u.rsplit("/", 1)[1] for m, u in requests if m == "PUT"]
-            assert all_puts.count("0") == 1
+            assert all_puts.count("0") == 2  # the busy answer and the stored one; not sent again
 
             receipt_digest = page.locator("#r-digest").inner_text().strip()
             bid_id = page.locator("#r-bid").inner_text().strip()

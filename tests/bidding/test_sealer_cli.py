@@ -236,3 +236,66 @@ def test_unwrap_with_backup_and_wrong_passphrase_is_a_clear_error(bid):
     )
     assert done.returncode == 1
     assert "wrong_passphrase" in done.stderr
+
+
+@pytest.mark.django_db(transaction=True)
+def test_upload_tries_again_after_a_503_and_gets_the_receipt(live_server, tmp_path):
+    """A real busy database: another connection holds the section table's write lock for 1.5 s."""
+    import sqlite3
+    import threading
+    import time
+
+    from django.db import connections
+    from rest_framework.test import APIClient
+
+    from bidding.models import Bid
+    from tests.bidflow import kit_for, seal_bid
+    from tests.factories import bidder_user, publish_section, register
+    from trading.models import ApiToken
+
+    section = publish_section()
+    user = bidder_user()
+    register(section, user)
+    kit = kit_for(APIClient(), user)
+    sealed = seal_bid(APIClient(), kit, section, documents=os.urandom(300_000))
+    path = tmp_path / "bid.sbe1"
+    path.write_bytes(sealed)
+    digest = hashlib.sha256(sealed).digest()
+    signature = base64.b64encode(envelope.sign_digest(digest, kit.sign)).decode()
+
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    env["PLATFORM_TOKEN"] = ApiToken.issue(user)
+    name = connections["default"].settings_dict["NAME"]
+    assert name.startswith("file:"), name  # the live server shares this in-memory database
+    holder = sqlite3.connect(name, uri=True, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")
+    holder.execute("UPDATE trading_section SET title = title")
+    release = threading.Timer(1.5, lambda: holder.execute("ROLLBACK"))
+    release.start()
+    started = time.monotonic()
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "bidding.sealer", "upload", str(path), "--server", live_server.url,
+             "--section", section.public_id, "--digest", digest.hex(), "--signature", signature,
+             "--chunk-size", str(128 * 1024)],
+            cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+        )
+    finally:
+        release.join()
+        holder.close()
+    assert done.returncode == 0, done.stderr
+    assert "busy" in done.stderr  # at least one 503 was answered and tried again
+    assert time.monotonic() - started >= 1.0  # it waited as Retry-After asked
+    receipt = json.loads(done.stdout)
+    bid = Bid.objects.get(public_id=receipt["bid_id"])
+    assert bid.digest == digest.hex() == receipt["digest"]
+    assert bid.status == Bid.Status.SUBMITTED
+
+
+def test_retry_after_is_honoured_within_bounds():
+    from bidding.upload_client import MAX_WAIT_SECONDS, retry_after_seconds
+
+    assert 3.0 <= retry_after_seconds("3", attempt=0) <= 3.0 * 1.25
+    assert 0.5 <= retry_after_seconds(None, attempt=0) <= 0.5 * 1.25  # no header: our own backoff
+    assert 16 <= retry_after_seconds("1", attempt=10) <= 20  # backoff grows, bounded
+    assert retry_after_seconds("86400", attempt=0) <= MAX_WAIT_SECONDS * 1.25

@@ -116,3 +116,49 @@ def test_writing_and_reading_stay_within_a_few_parts_of_memory(store):
     limit = 4 * MIB if store is None else 12 * MIB  # S3: one 8 MiB multipart part at a time
     assert write_peak < limit, f"write peak {write_peak / MIB:.1f} MiB"
     assert read_peak < limit, f"read peak {read_peak / MIB:.1f} MiB"
+
+
+def test_local_writer_survives_a_concurrent_delete_pruning_its_parent_folder(settings, monkeypatch):
+    """The surge's 500: delete_many removed the emptied "uploads" folder between a writer's makedirs and open."""
+    import trading.files as files
+
+    real_makedirs = os.makedirs
+    pruned = []
+
+    def makedirs_then_prune(path, exist_ok=False):
+        real_makedirs(path, exist_ok=exist_ok)
+        if not pruned:  # another request's delete_many empties and prunes the folder at this exact moment
+            pruned.append(path)
+            os.rmdir(path)
+            os.rmdir(os.path.dirname(path))
+
+    monkeypatch.setattr(files.os, "makedirs", makedirs_then_prune)
+    with stored_writer("uploads/u1/000000.part") as out:
+        out.write(b"chunk")
+    assert pruned
+    assert read_stored("uploads/u1/000000.part") == b"chunk"
+
+
+def test_local_writers_and_deletes_racing_in_threads_never_fail(settings):
+    import threading
+    import uuid
+
+    errors: list[str] = []
+
+    def bidder() -> None:
+        for _ in range(150):
+            name = f"uploads/{uuid.uuid4().hex}/000000.part"
+            try:
+                with stored_writer(name) as out:
+                    out.write(b"x")
+                delete_stored(name)
+            except OSError as exc:
+                errors.append(repr(exc))
+
+    threads = [threading.Thread(target=bidder) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert list(stored_under("uploads")) == []

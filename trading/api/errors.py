@@ -1,4 +1,7 @@
-"""Turn every error into a 4xx JSON answer in the user's language: {"error": {"code", "message", "field"}}."""
+"""Turn every error into a 4xx JSON answer in the user's language: {"error": {"code", "message", "field"}}.
+
+A condition that passes on a second try (trading/retryable.py) is a 503 with Retry-After instead.
+"""
 
 from django.core.exceptions import ObjectDoesNotExist
 from django.http import Http404
@@ -7,6 +10,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from trading.retryable import busy_message, log_retryable, retry_after
 from trading.services.errors import DomainError
 
 
@@ -17,7 +21,19 @@ def error_response(*, code: str, message, http_status: int, field: str | None = 
     return Response(body, status=http_status)
 
 
+def retry_later_response(*, seconds: int) -> Response:
+    response = error_response(code="retry_later", message=busy_message(),
+                              http_status=status.HTTP_503_SERVICE_UNAVAILABLE)
+    response["Retry-After"] = str(seconds)
+    return response
+
+
 def exception_handler(exc, context):
+    seconds = retry_after(exc)
+    if seconds is not None:
+        request = context.get("request")
+        log_retryable(exc, seconds, request.path if request is not None else "")
+        return retry_later_response(seconds=seconds)
     if isinstance(exc, DomainError):
         return error_response(code=exc.code, message=exc.message, http_status=exc.status_code, field=exc.field)
     if isinstance(exc, (Http404, ObjectDoesNotExist)):

@@ -80,6 +80,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "trading.middleware.ClientIPMiddleware",
     "trading.middleware.DomainErrorMiddleware",
+    "trading.middleware.RetryableErrorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "trading.web.enrolment.StaffEnrolmentMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
