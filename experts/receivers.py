@@ -20,3 +20,10 @@ def demo_seeded(sender, *, accounts, **kwargs) -> None:
     from experts.demo import seed_experts_demo
 
     seed_experts_demo(accounts)
+
+
+def ledger_sealed_actors(sender, *, user, now, **kwargs) -> set[str]:
+    """The accounts of experts on a committee whose names are still sealed (R25) for this user."""
+    from experts.selectors import sealed_usernames_for
+
+    return sealed_usernames_for(user=user, now=now)

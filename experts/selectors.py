@@ -26,6 +26,14 @@ def sealed_codes_for(*, user, now: datetime | None = None) -> set[str]:
                .values_list("expert__code", flat=True))
 
 
+def sealed_usernames_for(*, user, now: datetime | None = None) -> set[str]:
+    """The accounts of the experts drawn for a committee whose result is pending (R25), less the sections
+    under this user's active break-glass: the names a ledger view must not show yet."""
+    granted = break_glass_sections(user=user, now=now or timezone.now())
+    return set(Pick.objects.filter(draw__section__status__in=RESULT_PENDING, expert__user__isnull=False)
+               .exclude(draw__section__in=granted).values_list("expert__user__username", flat=True))
+
+
 def expert_lookup(*, user, code: str, now: datetime | None = None) -> Expert:
     """专家库 lookup of one code. A code of a sealed committee is refused (R25), unless break-glass."""
     from experts.services.pool import expert_get

@@ -92,6 +92,13 @@ sender: ``Section``; arguments: ``section``. A receiver returns a list of lines 
 the record prints under its supervision notes, or nothing (supervision: every break-glass view of the section,
 R14). The lines of every receiver are printed."""
 
+ledger_sealed_actors = Signal()
+"""Sent when a ledger view is built for a user (the supervision console's ledger page), outside any transaction.
+
+sender: ``None``; arguments: ``user``, ``now``. A receiver returns a set of actor names that must not be shown to
+that user yet, or nothing (experts: the accounts of experts drawn for a committee whose result is pending, R25,
+less the sections under the user's active break-glass). Read-only."""
+
 opening_prices_read = Signal()
 """Sent by the opening room inside its transaction once every price has been read.
 

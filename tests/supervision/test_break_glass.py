@@ -22,7 +22,7 @@ from tests.factories import (
     published_section,
     supervisor_user,
 )
-from timestamps.ledger import ledger_verify
+from timestamps.ledger import ledger_append, ledger_verify
 from timestamps.models import LedgerEntry
 from trading.deposits.bank.client import use_client
 from trading.deposits.bank.simulator import BankSimulator, deliver_with
@@ -335,3 +335,19 @@ def test_r14_refund_alerts_of_a_section_before_its_opening_wait_for_the_opening_
     assert _console_shows_refund(admin)
     api.force_authenticate(user=admin)
     assert [a["message"] for a in api.get("/api/v1/deposits/alerts").json()] == ["退款被银行拒绝 RF-TEST"]
+
+
+def test_r25_ledger_page_hides_a_sealed_committee_members_actions_until_the_result(client):
+    section, expert = _sealed_committee()
+    if expert.user is None:
+        expert.user = User.objects.create_user(username=f"exp-{expert.code}", password="x", role=User.Role.EXPERT)
+        expert.save(update_fields=["user"])
+    ledger_append(action="draw.confirmed", actor=expert.user, obj=section)
+    for user in (supervisor_user(), admin_user()):
+        client.force_login(user)
+        html = client.get("/supervision/ledger/verify/").content.decode()
+        assert "draw.confirmed" in html and expert.user.username not in html
+    assert ledger_verify().ok  # only the rendering masks
+    Section.objects.filter(pk=section.pk).update(status=Section.Status.PUBLICIZING)
+    client.force_login(supervisor_user())
+    assert expert.user.username in client.get("/supervision/ledger/verify/").content.decode()

@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from timestamps.models import LedgerEntry
-from trading import selectors
+from trading import selectors, signals
 from trading.models import DocumentObjection, Organization, Section, User
 from trading.supervision.models import BreakGlass, DeadlineAlert, SupervisionAlert
 from trading.supervision.services.alerts import SEVERITY, alerts_open, require_supervisor
@@ -173,12 +173,18 @@ def ledger_for_console(*, user, now: datetime | None = None, limit: int = 50) ->
                  .exclude(pk__in=granted).values_list("public_id", flat=True))
     bidders = set(User.objects.filter(username__in={e.actor for e in entries}, role=User.Role.BIDDER)
                   .values_list("username", flat=True))
+    sealed_actors = set().union(*(answer or set() for _receiver, answer in
+                                  signals.ledger_sealed_actors.send(sender=None, user=user, now=now)))
     rows = []
     for e in entries:
         identifying = e.actor in bidders or e.action.startswith(REGISTRANT_ACTIONS)
         if e.object_type == "trading.section" and e.object_id in sealed and identifying:
             rows.append(LedgerRow(seq=e.seq, at=e.at, actor=str(_("hidden until the opening (R14)")), ip="",
                                   action=e.action, object_type="", object_id=MASK, hash=e.hash, masked=True))
+        elif e.actor in sealed_actors:
+            rows.append(LedgerRow(seq=e.seq, at=e.at, actor=str(_("hidden until the result (R25)")), ip="",
+                                  action=e.action, object_type=e.object_type, object_id=e.object_id, hash=e.hash,
+                                  masked=True))
         else:
             rows.append(LedgerRow(seq=e.seq, at=e.at, actor=e.actor, ip=e.ip, action=e.action,
                                   object_type=e.object_type, object_id=e.object_id, hash=e.hash))
