@@ -2,6 +2,7 @@
 // values (bytes as standard base64) so that Playwright can drive the modules.
 import * as sbe1 from "/static/js/sbe1.js";
 import * as keystore from "/static/js/keystore.js";
+import { createSha256 } from "/static/js/sha256-stream.js";
 
 const { b64encode: enc, b64decode: dec } = sbe1;
 const subtle = crypto.subtle;
@@ -45,8 +46,10 @@ async function caught(fn) {
 window.H = {
   kidOf: (spki) => sbe1.kidOf(dec(spki)),
 
-  async seal({ documents, name, summary, section, bidder, opening_spki, bidder_spki, chunk_size, inject }) {
+  /** Seal with the given hasher ("wasm" or "js"); `kind` says which one really ran. */
+  async seal({ documents, name, summary, section, bidder, opening_spki, bidder_spki, chunk_size, inject, hasher }) {
     const file = new File([dec(documents)], name);
+    const h = await createSha256({ prefer: hasher || "wasm" });
     const r = await sbe1.seal({
       file,
       summary,
@@ -56,8 +59,45 @@ window.H = {
       bidderEncPublicKeySpki: dec(bidder_spki),
       chunkSize: chunk_size,
       inject: injected(inject),
+      hasher: h,
     });
-    return { envelope: await blobB64(r.blob), digest: sbe1.toHex(r.digest), size: r.size };
+    h.close();
+    return { envelope: await blobB64(r.blob), digest: sbe1.toHex(r.digest), size: r.size, kind: h.kind };
+  },
+
+  /** Pass 1 as the bid page runs it, then the envelope read back in the given order of ranges. */
+  async sealReadRanges({ documents, name, summary, section, bidder, opening_spki, bidder_spki, chunk_size, inject, range_size, order }) {
+    const sealed = await sbe1.sealPlan({
+      file: new File([dec(documents)], name),
+      summary,
+      section,
+      bidder,
+      openingPublicKeySpki: dec(opening_spki),
+      bidderEncPublicKeySpki: dec(bidder_spki),
+      chunkSize: chunk_size,
+      inject: injected(inject),
+    });
+    const out = new Uint8Array(sealed.size);
+    for (const i of order) {
+      const start = i * range_size;
+      if (start < sealed.size) out.set(await sealed.read(start, start + range_size), start);
+    }
+    return { envelope: enc(out), size: sealed.size, ranges: Math.ceil(sealed.size / range_size) };
+  },
+
+  /** One hasher fed in uneven pieces and over a Blob; returns both digests and the kind that ran. */
+  async sha256Stream({ data, hasher, piece }) {
+    const bytes = dec(data);
+    const h = await createSha256({ prefer: hasher });
+    try {
+      for (let at = 0; at < bytes.length; at += piece) h.update(bytes.subarray(at, at + piece));
+      const fed = sbe1.toHex(await h.digest());
+      const blob = sbe1.toHex(await h.hashBlob(new Blob([bytes])));
+      const again = sbe1.toHex(await h.digest()); // empty input after a blob: the state was reset
+      return { kind: h.kind, fed, blob, again };
+    } finally {
+      h.close();
+    }
   },
 
   /** Seal random documents with fresh browser bidder keys, and sign the digest. */
