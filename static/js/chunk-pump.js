@@ -1,0 +1,82 @@
+// Pass 2 of a bid upload (docs/decisions/0026-browser-hashing.md): build the envelope's upload
+// chunks in index order (so the envelope SHA-256 sees every byte once, in order) and PUT up to
+// `limit` of them at once. A chunk is held only while its PUT runs; one that fails is built again.
+
+export const MIN_PARALLEL = 2;
+export const MAX_PARALLEL = 6;
+
+/**
+ * How many PUTs run at once: additive increase after a round of successes, halved on a failure
+ * (AIMD, as TCP does), always within [MIN_PARALLEL, MAX_PARALLEL].
+ */
+export class ParallelLimit {
+  constructor(start = 3) {
+    this.limit = start;
+    this.streak = 0;
+  }
+
+  success() {
+    this.streak += 1;
+    if (this.streak >= this.limit && this.limit < MAX_PARALLEL) {
+      this.limit += 1;
+      this.streak = 0;
+    }
+  }
+
+  failure() {
+    this.streak = 0;
+    this.limit = Math.max(MIN_PARALLEL, Math.ceil(this.limit / 2));
+  }
+}
+
+/**
+ * Send every chunk the server lacks and hash every chunk not yet hashed.
+ * job: {count, received: Set, hashed: number of leading chunks hashed, parallel: ParallelLimit,
+ *       read(i) → Promise<Uint8Array>, hash(bytes), send(i, bytes) → Promise, onSent(i, bytes)}.
+ * After the first failed PUT no new chunk starts; the ones running settle, then the error is thrown
+ * (the caller backs off and calls again: only what is still missing is built and sent).
+ */
+export async function chunksPump(job) {
+  const running = new Set();
+  let error = null;
+  const launch = (index, bytes) => {
+    const put = job
+      .send(index, bytes)
+      .then(
+        () => {
+          job.received.add(index);
+          job.parallel.success();
+          if (job.onSent) job.onSent(index, bytes);
+        },
+        (err) => {
+          if (!error) error = err;
+          job.parallel.failure();
+        },
+      )
+      .finally(() => running.delete(put));
+    running.add(put);
+  };
+  for (let index = 0; index < job.count && !error; index++) {
+    const mustHash = index >= job.hashed;
+    const mustSend = !job.received.has(index);
+    if (!mustHash && !mustSend) continue;
+    if (mustSend) {
+      while (running.size >= job.parallel.limit && !error) await Promise.race(running);
+      if (error) break;
+    }
+    let bytes;
+    try {
+      bytes = await job.read(index);
+    } catch (err) {
+      error = err; // the file changed or cannot be read: not retryable, but let the PUTs settle
+      break;
+    }
+    if (mustHash) {
+      job.hash(bytes);
+      job.hashed = index + 1;
+    }
+    if (mustSend) launch(index, bytes);
+  }
+  await Promise.allSettled([...running]);
+  if (error) throw error;
+}
