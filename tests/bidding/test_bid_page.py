@@ -357,3 +357,120 @@ def test_bidder_seals_uploads_resumes_and_gets_a_receipt(live_server, tmp_path, 
     out = io.BytesIO()
     envelope.open_documents(io.BytesIO(data), out, k1=k1, k2=k2)
     assert hashlib.sha256(out.getvalue()).hexdigest() == documents_sha
+
+
+def _login_with_new_keys(page, live_server, tmp_path) -> Path:
+    """Log in as huarui, generate and register keys in the browser; returns the backup file."""
+    from playwright.sync_api import expect
+
+    page.goto(f"{live_server.url}/accounts/login/?next=/keys/")
+    page.fill("#id_username", "huarui")
+    page.fill("#id_password", PASSWORD)
+    page.click("form[action$='/accounts/login/'] button[type=submit]")
+    page.wait_for_url("**/keys/")
+    page.fill("#gen-pass", PASSPHRASE)
+    page.fill("#gen-pass2", PASSPHRASE)
+    with page.expect_download() as download_info:
+        page.click("#generate-btn")
+    backup_path = tmp_path / download_info.value.suggested_filename
+    download_info.value.save_as(backup_path)
+    page.wait_for_selector('#registered-keys td.held[data-held="yes"]', timeout=30000)
+    expect(page.locator('#registered-keys td.held[data-held="yes"]')).to_have_count(2)
+    return backup_path
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_large_bid_is_sealed_while_uploading_in_parallel_and_python_opens_it(
+    live_server, tmp_path, monkeypatch
+):
+    """96 MiB: pass 1 hashes, pass 2 streams 24 chunks with several PUTs at once, to a receipt."""
+    require_chromium()
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from playwright.sync_api import expect, sync_playwright
+
+    section = publish_section()
+    bidder = bidder_user(username="huarui")
+    register(section, bidder)
+    size = 96 * 1024 * 1024 + 12345  # the last frame and the last chunk are short
+    documents = tmp_path / "bid.zip"
+    with documents.open("wb") as out:
+        seed = hashlib.sha256(b"large").digest()
+        block = b"".join(hashlib.sha256(seed + bytes([i])).digest() for i in range(256)) * 128
+        for _ in range(size // len(block)):
+            out.write(block)
+        out.write(block[: size % len(block)])
+    documents_sha = hashlib.sha256(documents.read_bytes()).hexdigest()
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=chromium_args())
+        context = browser.new_context(locale="zh-CN", accept_downloads=True)
+        page = context.new_page()
+        errors = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        # Chunk 0 is held back until another PUT starts: a one-at-a-time upload never gets there.
+        # Only chunks 0 and 1 are routed: routing sends the bodies through Playwright (slow).
+        held, alongside, puts = [], [], []
+        page.on(
+            "request",
+            lambda r: puts.append(r.url.rsplit("/", 1)[1]) if r.method == "PUT" else None,
+        )
+
+        def hold_chunk_zero(route):
+            index = route.request.url.rsplit("/", 1)[1]
+            if index == "0" and not alongside:
+                held.append(route)
+                return
+            if held:
+                alongside.append(index)
+                held.pop().continue_()
+            route.continue_()
+
+        page.route(re.compile(r".*/api/v1/bids/uploads/[^/]+/chunks/[01]$"), hold_chunk_zero)
+        try:
+            backup_path = _login_with_new_keys(page, live_server, tmp_path)
+            page.goto(f"{live_server.url}/sections/{section.public_id}/bid/")
+            expect(page.locator("#browser-key-state")).to_contain_text("已保存")
+            page.fill("#f-price", "9800000")
+            page.fill("#f-duration_days", "365")
+            page.set_input_files("#bid-file", str(documents))
+            page.click("#seal-btn")
+            expect(page.locator("#receipt")).to_be_visible(timeout=120000)
+            expect(page.locator("#deadline-risk")).to_be_hidden()  # 25 days is plenty
+            bid_id = page.locator("#r-bid").inner_text().strip()
+            assert not errors, errors
+        finally:
+            context.close()
+            browser.close()
+
+    bid = Bid.objects.get(public_id=bid_id)
+    assert alongside == ["1"]  # chunk 1 went up while chunk 0 was still on its way
+    assert sorted(map(int, puts)) == list(range(-(-bid.size // (4 * 1024 * 1024))))  # each once
+    data = (settings.FILE_STORE_DIR / bid.storage_path).read_bytes()
+    assert hashlib.sha256(data).hexdigest() == bid.digest
+    result = envelope.inspect(
+        io.BytesIO(data),
+        section=section.public_id,
+        bidder=bidder.organization.credit_code,
+        opening_kid=OpeningKey.objects.get(section=section).kid,
+        bidder_kid=bid.bidder_kid,
+        max_size=len(data),
+    )
+    enc_private, _sign = backup_read(backup_path.read_bytes(), PASSPHRASE)
+    k2 = envelope.unwrap_key(result.header, 1, enc_private)
+    k1 = envelope.unwrap_key(
+        result.header,
+        0,
+        opening_key_unwrap(section=section, now=section.bid_deadline + timedelta(seconds=1)),
+    )
+    summary = envelope.open_summary(io.BytesIO(data), k1=k1, k2=k2)
+    assert summary["documents"] == {"name": "bid.zip", "size": size, "sha256": documents_sha}
+    out = hashlib.sha256()
+
+    class _Sink:
+        def write(self, b):
+            out.update(b)
+
+    envelope.open_documents(io.BytesIO(data), _Sink(), k1=k1, k2=k2)
+    assert out.hexdigest() == documents_sha
