@@ -7,6 +7,11 @@
     python -m bidding.sealer inspect bid.sbe1 --section S --bidder CODE --opening-key opening.json
     python -m bidding.sealer unwrap-k2 bid.sbe1 --bidder-enc-key keys/enc-private.pem
     python -m bidding.sealer open bid.sbe1 --k1 B64 --k2 B64 --out bid.zip
+    python -m bidding.sealer upload bid.sbe1 --server https://platform --section S \\
+        --bidder-sign-key keys/sign-private.pem [--parallel 4]     # token in SBE1_API_TOKEN
+
+`upload` is resumable (断点续传): run it again after an interruption and only the missing chunks
+are sent (the upload id is kept in bid.sbe1.upload.json until the receipt comes).
 
 A key file may be a PEM file or the backup file; the backup's passphrase is read from
 the SBE1_PASSPHRASE environment variable or asked for.
@@ -17,6 +22,7 @@ from __future__ import annotations
 import argparse
 import base64
 import getpass
+import hashlib
 import json
 import os
 import sys
@@ -30,6 +36,7 @@ from bidding.envelope import EnvelopeError
 from bidding.keybackup import KeyBackupError, backup_read, backup_write
 
 PASSPHRASE_ENV = "SBE1_PASSPHRASE"
+TOKEN_ENV = "SBE1_API_TOKEN"
 KEY_FILES = ("enc-private.pem", "enc-public.pem", "sign-private.pem", "sign-public.pem")
 
 
@@ -251,6 +258,41 @@ def cmd_open(args) -> dict:
     return {"summary": summaries[0], "out": args.out}
 
 
+# --- upload --------------------------------------------------------------------------------
+
+
+def _envelope_digest(path: str) -> bytes:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(8 * 1024 * 1024):
+            digest.update(block)
+    return digest.digest()
+
+
+def cmd_upload(args) -> dict:
+    from bidding.upload_client import Api, UploadFailed, envelope_upload
+
+    token = os.environ.get(TOKEN_ENV, "")
+    if not token:
+        raise CommandError(f"set {TOKEN_ENV} to your API token")
+    digest = _envelope_digest(args.envelope)
+    signature = base64.b64encode(envelope.sign_digest(digest, load_private_key(args.bidder_sign_key, "sign")))
+    try:
+        return envelope_upload(
+            api=Api(args.server, token),
+            envelope_path=Path(args.envelope),
+            section=args.section,
+            digest_hex=digest.hex(),
+            signature_b64=signature.decode(),
+            parallel=args.parallel,
+            chunk_size=args.chunk_size,
+            max_chunks=args.max_chunks,
+            progress=lambda done, count: print(f"{done}/{count} chunks", file=sys.stderr, flush=True),
+        )
+    except UploadFailed as exc:
+        raise CommandError(f"{exc} (run the same command again to resume)") from None
+
+
 # --- command line ---------------------------------------------------------------------------
 
 
@@ -300,6 +342,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--k2", required=True)
     p.add_argument("--out", required=True)
     p.set_defaults(run=cmd_open)
+
+    p = sub.add_parser("upload", help="upload a sealed bid and submit it (resumable)")
+    p.add_argument("envelope")
+    p.add_argument("--server", required=True, help="the platform's base URL")
+    p.add_argument("--section", required=True)
+    p.add_argument("--bidder-sign-key", required=True, help="PEM private key or backup file")
+    p.add_argument("--parallel", type=int, default=4, help="chunks sent at once (1 to 8)")
+    p.add_argument("--chunk-size", type=int, default=8 * 1024 * 1024, help="bytes per PUT (64 KiB to 8 MiB)")
+    p.add_argument("--max-chunks", type=int, help="send at most this many chunks, then stop (resume later)")
+    p.set_defaults(run=cmd_upload)
     return parser
 
 
