@@ -12,7 +12,7 @@ Part 2, from a file on disk (--stream-mb, given to an <input type=file>): click-
   bid page's pipeline (pass 1 hash, pass 2 encrypt + hash + parallel PUTs of 4 MiB chunks with
   their SHA-256, chunk-pump.js) to a loopback sink that reads and drops the bodies, against a raw
   parallel fetch() upload of the same file to the same sink. Chromium's memory growth (sum of the
-  RSS of its processes, sampled every 50 ms) is reported for both.
+  anonymous RSS of its processes, sampled every 50 ms) is reported for both.
 Targets (issue 14): seal >= 0.25x raw AES-GCM or >= 0.8 of the floor; click-to-digest <= 1.5x
 max(seal floor, raw upload); Chromium growth <= 256 MiB.
 The machine is shared: compare the ratios, which are measured in the same run, not the MB/s.
@@ -80,7 +80,7 @@ IN_MEMORY = """async ({ mb, runs }) => {
     out['seal_' + kind] = await best(async () => {
       const sealed = await sbe1.sealPlan({ file, summary: { price: '1', currency: 'CNY' }, section: 'S', bidder: 'B',
         openingPublicKeySpki: spki, bidderEncPublicKeySpki: spki, hasher: h });
-      for (let at = 0; at < sealed.size; at += 4 << 20) h.update(await sealed.read(at, at + (4 << 20)));
+      for (let at = 0; at < sealed.size; at += 4 << 20) await h.update(await sealed.read(at, at + (4 << 20)));
       await h.digest();
     });
     out['kind_' + kind] = h.kind;
@@ -153,13 +153,14 @@ def _descendants(root: int) -> list[int]:
     return found
 
 
-def chromium_rss(browser_pid: int) -> int:
-    """Sum of VmRSS of Chromium and all its children (renderer, GPU, utility processes)."""
+def chromium_rss(browser_pid: int, field: str = "RssAnon:") -> int:
+    """Sum over Chromium and its children (renderer, GPU, utility) of anonymous RSS: memory it holds,
+    not the pages of the bid file the kernel maps while Chromium reads it (RssFile, reclaimable)."""
     total = 0
     for pid in _descendants(browser_pid):
         try:
             for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
+                if line.startswith(field):
                     total += int(line.split()[1]) * 1024
         except OSError:
             pass

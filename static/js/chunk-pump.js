@@ -32,7 +32,7 @@ export class ParallelLimit {
 /**
  * Send every chunk the server lacks and hash every chunk not yet hashed.
  * job: {count, received: Set, hashed: number of leading chunks hashed, parallel: ParallelLimit,
- *       read(i) → Promise<Uint8Array>, hash(bytes), send(i, bytes) → Promise, onSent(i, bytes)}.
+ *       read(i) → Promise<Uint8Array>, hash(bytes) → Promise, send(i, bytes) → Promise, onSent(i, bytes)}.
  * After the first failed PUT no new chunk starts; the ones running settle, then the error is thrown
  * (the caller backs off and calls again: only what is still missing is built and sent).
  */
@@ -72,7 +72,7 @@ export async function chunksPump(job) {
       break;
     }
     if (mustHash) {
-      job.hash(bytes);
+      await job.hash(bytes); // waits while the hash lags behind: memory stays at a few chunks
       job.hashed = index + 1;
     }
     if (mustSend) launch(index, bytes);

@@ -493,7 +493,7 @@ export async function seal({ onProgress, hasher, readSize = 8 << 20, ...options 
     const parts = [];
     for (let at = 0; at < sealed.size; at += readSize) {
       const bytes = await sealed.read(at, at + readSize);
-      h.update(bytes);
+      await h.update(bytes);
       parts.push(new Blob([bytes]));
       progress(onProgress, "encrypt", Math.min(at + readSize, sealed.size), sealed.size);
     }

@@ -6,6 +6,9 @@ import { sha256 as nobleSha256 } from "./vendor/noble-sha256.js";
 const WORKER_URL = new URL("./sha256-worker.js", import.meta.url);
 const READY_TIMEOUT_MS = 10000;
 export const BLOB_SLICE = 4 * 1024 * 1024;
+// Bytes sent to the Worker but not yet hashed before update() makes the caller wait: without this
+// bound, encrypting faster than hashing queued the whole envelope in the Worker's inbox.
+const MAX_QUEUED = 16 * 1024 * 1024;
 
 /** hash-wasm in a Worker: update() copies the bytes across, digest() waits for the answer. */
 class WorkerSha256 {
@@ -14,12 +17,17 @@ class WorkerSha256 {
     this.worker = worker;
     this.waiting = []; // FIFO of {resolve, reject, onProgress}: answers come back in order
     this.failed = null;
+    this.queued = 0;
+    this.drained = []; // resolvers waiting for the queue to go below MAX_QUEUED
     worker.onmessage = (event) => this.answer(event.data);
     worker.onerror = (event) => this.fail(new Error(event.message || "SHA-256 worker failed"));
   }
 
   answer(msg) {
-    if (msg.op === "progress") {
+    if (msg.op === "hashed") {
+      this.queued -= msg.n;
+      if (this.queued <= MAX_QUEUED) for (const resolve of this.drained.splice(0)) resolve();
+    } else if (msg.op === "progress") {
       const head = this.waiting[0];
       if (head && head.onProgress) head.onProgress(msg.done);
     } else if (msg.op === "digest") {
@@ -32,6 +40,7 @@ class WorkerSha256 {
   fail(err) {
     this.failed = err;
     for (const w of this.waiting.splice(0)) w.reject(err);
+    for (const resolve of this.drained.splice(0)) resolve();
   }
 
   request(message, transfer = [], onProgress = null) {
@@ -42,11 +51,15 @@ class WorkerSha256 {
     });
   }
 
+  /** Feed bytes; the promise resolves once the Worker's backlog is small enough to feed more. */
   update(bytes) {
-    if (this.failed) throw this.failed;
+    if (this.failed) return Promise.reject(this.failed);
     // slice(): a view would drag its whole buffer across; the copy is transferred, not cloned again.
     const copy = bytes.slice();
+    this.queued += copy.length;
     this.worker.postMessage({ op: "update", bytes: copy }, [copy.buffer]);
+    if (this.queued <= MAX_QUEUED) return Promise.resolve();
+    return new Promise((resolve) => this.drained.push(resolve));
   }
 
   digest() {
@@ -69,7 +82,7 @@ class JsSha256 {
     this.hash = nobleSha256.create();
   }
 
-  update(bytes) {
+  async update(bytes) {
     this.hash.update(bytes);
   }
 
@@ -122,7 +135,8 @@ function startWorker() {
 }
 
 /**
- * A streaming SHA-256: {kind, update(bytes), digest(), hashBlob(blob, {onProgress}), close()}.
+ * A streaming SHA-256: {kind, update(bytes), digest(), hashBlob(blob, {onProgress}), close()};
+ * await update() before feeding more, so that memory stays bounded.
  * `prefer: "js"` forces the fallback (tests, benchmarks).
  */
 export async function createSha256({ prefer = "wasm" } = {}) {

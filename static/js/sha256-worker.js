@@ -31,7 +31,10 @@ async function hashBlob(blob, slice) {
 }
 
 function handle(msg) {
-  if (msg.op === "update") hasher.update(msg.bytes);
+  if (msg.op === "update") {
+    hasher.update(msg.bytes);
+    postMessage({ op: "hashed", n: msg.bytes.length }); // lets the page bound what is queued here
+  }
   else if (msg.op === "digest") {
     postMessage({ op: "digest", digest: hasher.digest("binary") });
     hasher.init();

@@ -90,7 +90,7 @@ window.H = {
     const bytes = dec(data);
     const h = await createSha256({ prefer: hasher });
     try {
-      for (let at = 0; at < bytes.length; at += piece) h.update(bytes.subarray(at, at + piece));
+      for (let at = 0; at < bytes.length; at += piece) await h.update(bytes.subarray(at, at + piece));
       const fed = sbe1.toHex(await h.digest());
       const blob = sbe1.toHex(await h.hashBlob(new Blob([bytes])));
       const again = sbe1.toHex(await h.digest()); // empty input after a blob: the state was reset
