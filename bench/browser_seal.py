@@ -190,7 +190,9 @@ def verdict(ok: bool) -> str:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--size-mb", type=int, default=128)
     parser.add_argument("--stream-mb", type=int, default=1024)
     parser.add_argument("--runs", type=int, default=2)
@@ -201,7 +203,9 @@ def main() -> int:
     threading.Thread(target=server.serve_forever, daemon=True).start()
     url = f"http://127.0.0.1:{server.server_address[1]}/harness/index.html"
     failed = False
-    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (shared machine: compare ratios)")
+    print(
+        f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (shared machine: compare ratios)"
+    )
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page()
@@ -212,7 +216,9 @@ def main() -> int:
         rate = {k: mb / v for k, v in r.items() if not k.startswith("kind_")}
         floor_webcrypto = mb / (r["aes"] + 2 * r["sha_webcrypto"])
         floor_wasm = mb / (r["aes"] + 2 * r["sha_wasm"])
-        print(f"\nPart 1: {args.size_mb} MiB in memory, best of {args.runs} (MB/s; ratio to raw AES-GCM in this run)")
+        print(
+            f"\nPart 1: {args.size_mb} MiB in memory, best of {args.runs} (MB/s; ratio to raw AES-GCM in this run)"
+        )
         print(f"{'what':<52}{'MB/s':>9}{'x AES-GCM':>11}")
         rows = [
             ("raw WebCrypto AES-256-GCM, 1 MiB frames (limit)", rate["aes"]),
@@ -230,10 +236,14 @@ def main() -> int:
         ratio_floor = rate["seal_wasm"] / floor_webcrypto
         ok = ratio_aes >= 0.25 or ratio_floor >= 0.8
         failed |= not ok
-        print(f"seal: {ratio_aes:.3f}x raw AES-GCM (target >= 0.25), {ratio_floor:.2f} of the floor (target >= 0.8) "
-              f"{verdict(ok)}")
-        print(f"WASM hash / WebCrypto one-shot: {rate['sha_wasm'] / rate['sha_webcrypto']:.2f}; "
-              f"JS hash / WebCrypto: {rate['sha_js'] / rate['sha_webcrypto']:.3f}")
+        print(
+            f"seal: {ratio_aes:.3f}x raw AES-GCM (target >= 0.25), {ratio_floor:.2f} of the floor (target >= 0.8) "
+            f"{verdict(ok)}"
+        )
+        print(
+            f"WASM hash / WebCrypto one-shot: {rate['sha_wasm'] / rate['sha_webcrypto']:.2f}; "
+            f"JS hash / WebCrypto: {rate['sha_js'] / rate['sha_webcrypto']:.3f}"
+        )
 
         if args.stream_mb:
             with tempfile.TemporaryDirectory() as tmp:
@@ -242,8 +252,10 @@ def main() -> int:
                     block = os.urandom(MIB)
                     for i in range(args.stream_mb):
                         out.write(block[i % 256 :] + block[: i % 256])
-                page.evaluate("() => { const i = document.createElement('input'); i.type = 'file'; "
-                              "i.id = 'bench-file'; document.body.append(i); }")
+                page.evaluate(
+                    "() => { const i = document.createElement('input'); i.type = 'file'; "
+                    "i.id = 'bench-file'; document.body.append(i); }"
+                )
                 page.set_input_files("#bench-file", str(path))
                 results = {}
                 for mode in ("raw", "seal"):
@@ -256,21 +268,31 @@ def main() -> int:
             limit_s = max(seal_floor_s, raw["seconds"])
             print(f"\nPart 2: {args.stream_mb} MiB file from disk to a loopback sink, 4 MiB chunks")
             print(f"{'what':<52}{'seconds':>9}{'MB/s':>9}{'Chromium +MiB':>15}")
-            print(f"{'raw fetch() upload, 4 in parallel (limit)':<52}{raw['seconds']:>9.1f}{smb / raw['seconds']:>9.0f}"
-                  f"{raw['growth']:>15.0f}")
-            print(f"{'seal floor (part 1 rates)':<52}{seal_floor_s:>9.1f}{floor_webcrypto:>9.0f}{'':>15}")
-            print(f"{'bid pipeline: click to digest':<52}{sealed['seconds']:>9.1f}{smb / sealed['seconds']:>9.0f}"
-                  f"{sealed['growth']:>15.0f}")
+            print(
+                f"{'raw fetch() upload, 4 in parallel (limit)':<52}{raw['seconds']:>9.1f}{smb / raw['seconds']:>9.0f}"
+                f"{raw['growth']:>15.0f}"
+            )
+            print(
+                f"{'seal floor (part 1 rates)':<52}{seal_floor_s:>9.1f}{floor_webcrypto:>9.0f}{'':>15}"
+            )
+            print(
+                f"{'bid pipeline: click to digest':<52}{sealed['seconds']:>9.1f}{smb / sealed['seconds']:>9.0f}"
+                f"{sealed['growth']:>15.0f}"
+            )
             print(f"{'  of which pass 1 (hash the file)':<52}{sealed['pass1']:>9.1f}")
             print(f"  hasher {sealed['kind']}, parallel PUTs at the end: {sealed['parallel']}")
             ok = sealed["seconds"] <= 1.5 * limit_s
             failed |= not ok
-            print(f"click-to-digest {sealed['seconds'] / limit_s:.2f}x max(seal floor, raw upload) "
-                  f"(target <= 1.5) {verdict(ok)}")
+            print(
+                f"click-to-digest {sealed['seconds'] / limit_s:.2f}x max(seal floor, raw upload) "
+                f"(target <= 1.5) {verdict(ok)}"
+            )
             ok = sealed["growth"] <= 256
             failed |= not ok
-            print(f"Chromium memory growth {sealed['growth']:.0f} MiB for {args.stream_mb} MiB (target <= 256) "
-                  f"{verdict(ok)}")
+            print(
+                f"Chromium memory growth {sealed['growth']:.0f} MiB for {args.stream_mb} MiB (target <= 256) "
+                f"{verdict(ok)}"
+            )
         browser.close()
     server.shutdown()
     return 1 if failed else 0
@@ -280,8 +302,12 @@ def _browser_pid() -> int:
     """The Chromium that Playwright launched: the chromium process below us whose parent is not chromium."""
     procs = _processes()
     mine = _descendants(os.getpid())
-    roots = [pid for pid in mine if "chrom" in procs.get(pid, (0, ""))[1]
-             and "chrom" not in procs.get(procs[pid][0], (0, ""))[1]]
+    roots = [
+        pid
+        for pid in mine
+        if "chrom" in procs.get(pid, (0, ""))[1]
+        and "chrom" not in procs.get(procs[pid][0], (0, ""))[1]
+    ]
     return max(roots)
 
 

@@ -44,14 +44,22 @@ class Api:
         self.base = server.rstrip("/") + "/api/v1/"
         self.token = token
 
-    def call(self, method: str, path: str, *, json_body=None, data: bytes | None = None, headers=None):
+    def call(
+        self, method: str, path: str, *, json_body=None, data: bytes | None = None, headers=None
+    ):
         """One request with retries on network errors and 5xx; returns the decoded JSON or None."""
-        head = {"Authorization": f"Bearer {self.token}", "Accept": "application/json", **(headers or {})}
+        head = {
+            "Authorization": f"Bearer {self.token}",
+            "Accept": "application/json",
+            **(headers or {}),
+        }
         if json_body is not None:
             data = json.dumps(json_body).encode()
             head["Content-Type"] = "application/json"
         for attempt in range(len(RETRY_DELAYS) + 1):
-            request = urllib.request.Request(self.base + path, data=data, method=method, headers=head)
+            request = urllib.request.Request(
+                self.base + path, data=data, method=method, headers=head
+            )
             try:
                 with urllib.request.urlopen(request, timeout=300) as response:
                     body = response.read()
@@ -102,9 +110,16 @@ def envelope_upload(
             chunk_size = status["chunk_size"]
     if not state:
         created = api.call(
-            "POST", f"sections/{section}/bids/uploads", json_body={"size": size, "chunk_size": chunk_size}
+            "POST",
+            f"sections/{section}/bids/uploads",
+            json_body={"size": size, "chunk_size": chunk_size},
         )
-        state = {"upload_id": created["upload_id"], "size": size, "digest": digest_hex, "chunk_size": chunk_size}
+        state = {
+            "upload_id": created["upload_id"],
+            "size": size,
+            "digest": digest_hex,
+            "chunk_size": chunk_size,
+        }
         tmp = state_path.with_suffix(".tmp")
         tmp.write_text(json.dumps(state))
         os.replace(tmp, state_path)
@@ -120,7 +135,10 @@ def envelope_upload(
             "PUT",
             f"bids/uploads/{upload_id}/chunks/{index}",
             data=data,
-            headers={"Content-Type": "application/octet-stream", "X-Chunk-SHA256": hashlib.sha256(data).hexdigest()},
+            headers={
+                "Content-Type": "application/octet-stream",
+                "X-Chunk-SHA256": hashlib.sha256(data).hexdigest(),
+            },
         )
         return index
 
@@ -141,9 +159,16 @@ def envelope_upload(
                 progress(len(received), count)
 
     if len(received) < count:
-        return {"upload_id": upload_id, "received": len(received), "chunk_count": count, "submitted": False}
+        return {
+            "upload_id": upload_id,
+            "received": len(received),
+            "chunk_count": count,
+            "submitted": False,
+        }
     receipt = api.call(
-        "POST", f"bids/uploads/{upload_id}/submit", json_body={"digest": digest_hex, "signature": signature_b64}
+        "POST",
+        f"bids/uploads/{upload_id}/submit",
+        json_body={"digest": digest_hex, "signature": signature_b64},
     )
     state_path.unlink(missing_ok=True)
     return {**receipt, "submitted": True}

@@ -19,18 +19,40 @@ from trading.models import ApiToken
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _upload(envelope: Path, server: str, section: str, key: Path, token: str, *extra) -> subprocess.CompletedProcess:
+def _upload(
+    envelope: Path, server: str, section: str, key: Path, token: str, *extra
+) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
     env["SBE1_API_TOKEN"] = token
     return subprocess.run(
-        [sys.executable, "-m", "bidding.sealer", "upload", str(envelope), "--server", server, "--section", section,
-         "--bidder-sign-key", str(key), "--chunk-size", "65536", *map(str, extra)],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "bidding.sealer",
+            "upload",
+            str(envelope),
+            "--server",
+            server,
+            "--section",
+            section,
+            "--bidder-sign-key",
+            str(key),
+            "--chunk-size",
+            "65536",
+            *map(str, extra),
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
 @pytest.mark.django_db(transaction=True)
-def test_cli_upload_stops_resumes_with_only_the_missing_chunks_and_gets_a_receipt(live_server, tmp_path):
+def test_cli_upload_stops_resumes_with_only_the_missing_chunks_and_gets_a_receipt(
+    live_server, tmp_path
+):
     section = publish_section()
     user = bidder_user()
     register(section, user)
@@ -40,15 +62,26 @@ def test_cli_upload_stops_resumes_with_only_the_missing_chunks_and_gets_a_receip
     envelope = tmp_path / "bid.sbe1"
     envelope.write_bytes(data)
     key = tmp_path / "sign-private.pem"
-    key.write_bytes(kit.sign.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
+    key.write_bytes(
+        kit.sign.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
     token = ApiToken.issue(user)
     count = -(-len(data) // 65536)
 
-    first = _upload(envelope, live_server.url, section.public_id, key, token, "--parallel", 3, "--max-chunks", 5)
+    first = _upload(
+        envelope, live_server.url, section.public_id, key, token, "--parallel", 3, "--max-chunks", 5
+    )
     assert first.returncode == 0, first.stderr
-    assert json.loads(first.stdout) == {"upload_id": json.loads(first.stdout)["upload_id"], "received": 5,
-                                        "chunk_count": count, "submitted": False}
+    assert json.loads(first.stdout) == {
+        "upload_id": json.loads(first.stdout)["upload_id"],
+        "received": 5,
+        "chunk_count": count,
+        "submitted": False,
+    }
     upload_id = json.loads(first.stdout)["upload_id"]
     assert UploadChunk.objects.filter(upload__public_id=upload_id).count() == 5
     assert (tmp_path / "bid.sbe1.upload.json").exists()
@@ -73,8 +106,13 @@ def test_cli_upload_with_a_wrong_token_fails_clearly(live_server, tmp_path):
     key = tmp_path / "k.pem"
     from cryptography.hazmat.primitives.asymmetric import ec
 
-    key.write_bytes(ec.generate_private_key(ec.SECP256R1()).private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    key.write_bytes(
+        ec.generate_private_key(ec.SECP256R1()).private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
     done = _upload(envelope, live_server.url, section.public_id, key, "not-a-token")
     assert done.returncode == 1
     assert "HTTP 401" in done.stderr or "HTTP 403" in done.stderr, done.stderr
