@@ -474,3 +474,63 @@ def test_large_bid_is_sealed_while_uploading_in_parallel_and_python_opens_it(
 
     envelope.open_documents(io.BytesIO(data), _Sink(), k1=k1, k2=k2)
     assert out.hexdigest() == documents_sha
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_bid_that_cannot_finish_before_the_deadline_is_warned_about_before_it_starts_r06(
+    live_server, tmp_path, monkeypatch
+):
+    """R06: the estimate (size / speeds this browser measured) against the server's clock."""
+    require_chromium()
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from django.utils import timezone
+    from playwright.sync_api import expect, sync_playwright
+
+    from bidding.models import BidUpload
+
+    section = publish_section()
+    bidder = bidder_user(username="huarui")
+    register(section, bidder)
+    type(section).objects.filter(pk=section.pk).update(
+        bid_deadline=timezone.now() + timedelta(minutes=3)
+    )
+    documents = tmp_path / "bid.zip"
+    documents.write_bytes(b"x" * (8 * 1024 * 1024))
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=chromium_args())
+        context = browser.new_context(locale="en-US", accept_downloads=True)
+        page = context.new_page()
+        errors = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        try:
+            _login_with_new_keys(page, live_server, tmp_path)
+            # This browser measured 50 kB/s last time: 8 MiB needs ~3 minutes, 3 minutes are left.
+            page.evaluate(
+                "localStorage.setItem('bid-upload-speed', JSON.stringify({hash: 1e8, stream: 5e4}))"
+            )
+            page.goto(f"{live_server.url}/sections/{section.public_id}/bid/")
+            page.fill("#f-price", "100")
+            page.fill("#f-duration_days", "30")
+            page.set_input_files("#bid-file", str(documents))
+            dialogs = []
+            page.once("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+            page.click("#seal-btn")
+            expect(page.locator("#deadline-risk")).to_be_visible()
+            expect(page.locator("#deadline-risk")).to_contain_text("R06")
+            expect(page.locator("#seal-btn")).to_be_enabled()  # declined: nothing started
+            assert dialogs and "Start anyway?" in dialogs[0]
+            assert not BidUpload.objects.filter(section=section).exists()
+
+            # With a fast enough browser there is no warning and the bid goes through.
+            page.evaluate(
+                "localStorage.setItem('bid-upload-speed', JSON.stringify({hash: 1e8, stream: 1e7}))"
+            )
+            page.click("#seal-btn")
+            expect(page.locator("#receipt")).to_be_visible(timeout=60000)
+            expect(page.locator("#deadline-risk")).to_be_hidden()
+            assert not errors, errors
+        finally:
+            context.close()
+            browser.close()
