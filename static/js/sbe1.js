@@ -340,13 +340,30 @@ export class SealedEnvelope {
     this.frameBytes = 4 + chunkSize + TAG_BYTES;
     this.size = prefix.length + frames * (4 + TAG_BYTES) + file.size;
     this.cached = null; // {index, bytes}: frames straddle upload chunks, so each is asked for twice
+    this.ahead = null; // {index, promise}: the next frame's plaintext, read ahead
+  }
+
+  plaintext(index) {
+    if (this.ahead && this.ahead.index === index) {
+      const { promise } = this.ahead;
+      this.ahead = null;
+      return promise;
+    }
+    const start = index * this.chunkSize;
+    return readBytes(this.file, start, Math.min(start + this.chunkSize, this.file.size));
   }
 
   async frame(index) {
     if (this.cached && this.cached.index === index) return this.cached.bytes;
     const start = index * this.chunkSize;
     const end = Math.min(start + this.chunkSize, this.file.size);
-    const plain = await readBytes(this.file, start, end);
+    const plain = await this.plaintext(index);
+    if (index + 1 < this.frames) {
+      // Read the next frame's plaintext while this one is encrypted (in order, the usual case).
+      const promise = readBytes(this.file, end, Math.min(end + this.chunkSize, this.file.size));
+      promise.catch(() => {}); // a failure shows when the frame is asked for
+      this.ahead = { index: index + 1, promise };
+    }
     if (plain.length !== end - start) throw new EnvelopeError("the file changed while it was being sealed");
     const last = index === this.frames - 1;
     const ct = new Uint8Array(

@@ -18,9 +18,13 @@ let chain = hashwasm
 async function hashBlob(blob, slice) {
   hasher.init();
   let lastReport = 0;
+  const read = (at) => blob.slice(at, Math.min(at + slice, blob.size)).arrayBuffer();
+  let next = read(0); // one slice read ahead: the disk works while the hash does
   for (let at = 0; at < blob.size; at += slice) {
     const end = Math.min(at + slice, blob.size);
-    hasher.update(new Uint8Array(await blob.slice(at, end).arrayBuffer()));
+    const bytes = new Uint8Array(await next);
+    if (end < blob.size) next = read(end);
+    hasher.update(bytes);
     if (end - lastReport >= 8 * slice || end === blob.size) {
       lastReport = end;
       postMessage({ op: "progress", done: end });
