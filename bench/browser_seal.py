@@ -95,9 +95,11 @@ STREAM = """async ({ mode }) => {
   const { ParallelLimit, chunksPump } = await import('/static/js/chunk-pump.js');
   const file = document.getElementById('bench-file').files[0];
   const CHUNK = 4 << 20;
-  const put = async (index, bytes) => {
-    const sha = Array.from(new Uint8Array(await crypto.subtle.digest('SHA-256', bytes)), (b) => b.toString(16).padStart(2, '0')).join('');
-    const r = await fetch('/sink/' + index, { method: 'PUT', body: new Blob([bytes]), headers: { 'X-Chunk-SHA256': sha } });
+  // As the bid page does (bid-upload.js packChunk/sendChunk).
+  const pack = (bytes) => ({ body: new Blob([bytes]), sha: crypto.subtle.digest('SHA-256', bytes) });
+  const put = async (index, { body, sha }) => {
+    const hex = Array.from(new Uint8Array(await sha), (b) => b.toString(16).padStart(2, '0')).join('');
+    const r = await fetch('/sink/' + index, { method: 'PUT', body, headers: { 'X-Chunk-SHA256': hex } });
     if (!r.ok) throw new Error('sink ' + r.status);
   };
   const start = performance.now();
@@ -120,7 +122,7 @@ STREAM = """async ({ mode }) => {
     openingPublicKeySpki: spki, bidderEncPublicKeySpki: spki, hasher: h });
   const pass1 = (performance.now() - start) / 1000;
   const job = { count: Math.ceil(sealed.size / CHUNK), received: new Set(), hashed: 0, parallel: new ParallelLimit(),
-    read: (i) => sealed.read(i * CHUNK, (i + 1) * CHUNK), hash: (b) => h.update(b), send: put };
+    read: (i) => sealed.read(i * CHUNK, (i + 1) * CHUNK), pack, hash: (b) => h.update(b, { take: true }), send: put };
   await chunksPump(job);
   const digest = await h.digest();
   h.close();

@@ -641,14 +641,20 @@ function readChunk(up, index) {
   return up.sealed.read(start, Math.min(start + up.chunkSize, up.size));
 }
 
-async function sendChunk(up, index, bytes) {
-  // One-shot WebCrypto SHA-256 for the chunk header: the whole chunk is in memory anyway.
-  const sha = toHex(new Uint8Array(await crypto.subtle.digest("SHA-256", bytes)));
+/**
+ * What a PUT needs, copied out of the chunk's bytes at once (digest() copies its input when called):
+ * a Blob body, not the Uint8Array — Chromium sent parallel ArrayBuffer bodies ~10× slower
+ * (bench/browser_seal.py) — and the one-shot WebCrypto SHA-256 for the chunk header.
+ */
+function packChunk(bytes) {
+  return { body: new Blob([bytes]), sha: crypto.subtle.digest("SHA-256", bytes) };
+}
+
+async function sendChunk(up, index, { body, sha }) {
+  const hex = toHex(new Uint8Array(await sha));
   up.sending.set(index, 0);
   try {
-    // A Blob body, not the Uint8Array: Chromium sent parallel ArrayBuffer bodies ~10× slower
-    // (bench/browser_seal.py), and the Blob lets the bytes leave the page's heap.
-    await putChunk(up, index, new Blob([bytes]), sha, (loaded) => {
+    await putChunk(up, index, body, hex, (loaded) => {
       up.sending.set(index, loaded);
       uploadProgress();
     });
@@ -670,8 +676,9 @@ function pumpChunks(up) {
     },
     parallel: up.parallel,
     read: (index) => readChunk(up, index),
-    hash: (bytes) => up.hasher.update(bytes),
-    send: (index, bytes) => sendChunk(up, index, bytes),
+    pack: packChunk,
+    hash: (bytes) => up.hasher.update(bytes, { take: true }),
+    send: (index, packed) => sendChunk(up, index, packed),
     onSent: () => {
       show($("upload-paused"), false);
       uploadProgress();

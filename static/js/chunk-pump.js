@@ -32,21 +32,23 @@ export class ParallelLimit {
 /**
  * Send every chunk the server lacks and hash every chunk not yet hashed.
  * job: {count, received: Set, hashed: number of leading chunks hashed, parallel: ParallelLimit,
- *       read(i) → Promise<Uint8Array>, hash(bytes) → Promise, send(i, bytes) → Promise, onSent(i, bytes)}.
+ *       read(i) → Promise<Uint8Array>, pack(bytes) → what send needs (copied out of bytes at once),
+ *       hash(bytes) → Promise (may take the bytes: they are not used after it), send(i, packed) → Promise,
+ *       onSent(i)}.
  * After the first failed PUT no new chunk starts; the ones running settle, then the error is thrown
  * (the caller backs off and calls again: only what is still missing is built and sent).
  */
 export async function chunksPump(job) {
   const running = new Set();
   let error = null;
-  const launch = (index, bytes) => {
+  const launch = (index, packed) => {
     const put = job
-      .send(index, bytes)
+      .send(index, packed)
       .then(
         () => {
           job.received.add(index);
           job.parallel.success();
-          if (job.onSent) job.onSent(index, bytes);
+          if (job.onSent) job.onSent(index);
         },
         (err) => {
           if (!error) error = err;
@@ -71,11 +73,13 @@ export async function chunksPump(job) {
       error = err; // the file changed or cannot be read: not retryable, but let the PUTs settle
       break;
     }
+    // Packed first: the hash may take (transfer) the bytes, and nothing keeps them after that.
+    const packed = mustSend ? job.pack(bytes) : null;
     if (mustHash) {
       await job.hash(bytes); // waits while the hash lags behind: memory stays at a few chunks
       job.hashed = index + 1;
     }
-    if (mustSend) launch(index, bytes);
+    if (mustSend) launch(index, packed);
   }
   await Promise.allSettled([...running]);
   if (error) throw error;

@@ -51,11 +51,16 @@ class WorkerSha256 {
     });
   }
 
-  /** Feed bytes; the promise resolves once the Worker's backlog is small enough to feed more. */
-  update(bytes) {
+  /**
+   * Feed bytes; the promise resolves once the Worker's backlog is small enough to feed more.
+   * With {take: true} a Uint8Array that spans its whole buffer is moved to the Worker, not copied
+   * (the caller must not use it afterwards).
+   */
+  update(bytes, { take = false } = {}) {
     if (this.failed) return Promise.reject(this.failed);
+    const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
     // slice(): a view would drag its whole buffer across; the copy is transferred, not cloned again.
-    const copy = bytes.slice();
+    const copy = take && whole ? bytes : bytes.slice();
     this.queued += copy.length;
     this.worker.postMessage({ op: "update", bytes: copy }, [copy.buffer]);
     if (this.queued <= MAX_QUEUED) return Promise.resolve();
