@@ -339,7 +339,7 @@ export class SealedEnvelope {
     this.frames = frames;
     this.frameBytes = 4 + chunkSize + TAG_BYTES;
     this.size = prefix.length + frames * (4 + TAG_BYTES) + file.size;
-    this.cached = null; // {index, bytes}: frames straddle upload chunks, so each is asked for twice
+    this.cached = null; // {index, pieces}: frames straddle upload chunks, so each is asked for twice
     this.ahead = null; // {index, promise}: the next frame's plaintext, read ahead
   }
 
@@ -354,7 +354,7 @@ export class SealedEnvelope {
   }
 
   async frame(index) {
-    if (this.cached && this.cached.index === index) return this.cached.bytes;
+    if (this.cached && this.cached.index === index) return this.cached;
     const start = index * this.chunkSize;
     const end = Math.min(start + this.chunkSize, this.file.size);
     const plain = await this.plaintext(index);
@@ -373,11 +373,10 @@ export class SealedEnvelope {
         plain,
       ),
     );
-    const bytes = new Uint8Array(4 + ct.length);
-    new DataView(bytes.buffer).setUint32(0, ct.length, false);
-    bytes.set(ct, 4);
-    this.cached = { index, bytes };
-    return bytes;
+    // The frame is uint32 L ‖ ct; kept as two pieces so that read() copies ct once, into its output.
+    const frame = { index, pieces: [uint32be(ct.length), ct] };
+    this.cached = frame;
+    return frame;
   }
 
   /** Envelope bytes [start, end). */
@@ -393,11 +392,18 @@ export class SealedEnvelope {
     while (at < end) {
       const rel = at - this.prefix.length;
       const index = Math.floor(rel / this.frameBytes);
-      const bytes = await this.frame(index);
-      const from = rel - index * this.frameBytes;
-      const piece = bytes.subarray(from, Math.min(bytes.length, from + end - at));
-      out.set(piece, at - start);
-      at += piece.length;
+      let from = rel - index * this.frameBytes; // offset inside the frame
+      for (const bytes of (await this.frame(index)).pieces) {
+        if (from >= bytes.length) {
+          from -= bytes.length;
+          continue;
+        }
+        const piece = bytes.subarray(from, Math.min(bytes.length, from + end - at));
+        out.set(piece, at - start);
+        at += piece.length;
+        from = 0;
+        if (at >= end) break;
+      }
     }
     return out;
   }
