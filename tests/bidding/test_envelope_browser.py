@@ -612,3 +612,18 @@ def test_browser_unwrap_k2_with_another_key_fails_with_clear_error(harness, seal
     other = ec.generate_private_key(ec.SECP256R1())
     result = harness.unwrapK2({"envelope": b64(sealed_small["data"]), "pkcs8": b64(_pkcs8(other))})
     assert "cannot be unwrapped: wrong private key or damaged envelope" in result["error"]
+
+
+# --- pass 2: the parallel chunk pump ------------------------------------------------------------
+
+
+@pytest.mark.browser
+def test_chunk_pump_hashes_in_order_runs_2_to_6_puts_and_resumes_with_only_the_lost_chunks(harness):
+    got = harness.pumpScenario({"count": 40, "fail": [7, 8], "delay": 20})
+    first, second = got["runs"][0], got["runs"][1]
+    assert first["error"] == "chunk 7 lost" and first["limit"] >= 2  # halved on the loss, never below 2
+    assert 7 in first["puts"] and 8 in first["puts"]
+    assert second == {"ok": True, "puts": [i for i in range(40) if i not in first["puts"] or i in (7, 8)]}
+    assert got["received"] == list(range(40))
+    assert got["hashed"] == list(range(40))  # every chunk hashed once, in order, across both runs
+    assert 2 <= got["most"] <= 6

@@ -3,6 +3,7 @@
 import * as sbe1 from "/static/js/sbe1.js";
 import * as keystore from "/static/js/keystore.js";
 import { createSha256 } from "/static/js/sha256-stream.js";
+import { ParallelLimit, chunksPump } from "/static/js/chunk-pump.js";
 
 const { b64encode: enc, b64decode: dec } = sbe1;
 const subtle = crypto.subtle;
@@ -83,6 +84,49 @@ window.H = {
       if (start < sealed.size) out.set(await sealed.read(start, start + range_size), start);
     }
     return { envelope: enc(out), size: sealed.size, ranges: Math.ceil(sealed.size / range_size) };
+  },
+
+  /**
+   * chunksPump with a fake network: PUTs take `delay` ms, the listed chunks fail on the first run.
+   * Returns the order chunks were hashed in, the most PUTs seen at once, and what each run did.
+   */
+  async pumpScenario({ count, fail, delay }) {
+    const job = {
+      count,
+      received: new Set(),
+      hashed: 0,
+      parallel: new ParallelLimit(),
+      hashedOrder: [],
+      running: 0,
+      most: 0,
+      puts: [],
+      read: async (i) => new Uint8Array([i]),
+      pack: (bytes) => bytes[0],
+      hash: async (bytes) => job.hashedOrder.push(bytes[0]),
+      send: async (i, packed) => {
+        if (packed !== i) throw new Error("packed bytes of another chunk");
+        job.puts.push(i);
+        job.running += 1;
+        job.most = Math.max(job.most, job.running);
+        await new Promise((r) => setTimeout(r, delay));
+        job.running -= 1;
+        if (fail.includes(i) && !job.failedOnce?.has(i)) {
+          (job.failedOnce ??= new Set()).add(i);
+          throw new Error(`chunk ${i} lost`);
+        }
+      },
+    };
+    const runs = [];
+    for (let run = 0; run < 5 && job.received.size < count; run++) {
+      const before = job.puts.length;
+      try {
+        await chunksPump(job);
+        runs.push({ ok: true, puts: job.puts.slice(before) });
+      } catch (e) {
+        runs.push({ error: e.message, puts: job.puts.slice(before), limit: job.parallel.limit });
+      }
+    }
+    return { hashed: job.hashedOrder, most: job.most, runs, received: [...job.received].sort((a, b) => a - b) };
   },
 
   /** One hasher fed in uneven pieces and over a Blob; returns both digests and the kind that ran. */
