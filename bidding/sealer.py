@@ -8,7 +8,12 @@
     python -m bidding.sealer unwrap-k2 bid.sbe1 --bidder-enc-key keys/enc-private.pem
     python -m bidding.sealer open bid.sbe1 --k1 B64 --k2 B64 --out bid.zip
     python -m bidding.sealer upload bid.sbe1 --server https://platform --section S \\
-        --digest HEX --signature B64          # the API token from PLATFORM_TOKEN; prints the receipt
+        (--bidder-sign-key keys/sign-private.pem | --digest HEX --signature B64) [--parallel 4]
+        # the API token from SBE1_API_TOKEN (or PLATFORM_TOKEN); prints the receipt
+
+`upload` is resumable (断点续传): run it again after an interruption and only the missing chunks
+are sent (the upload id is kept in bid.sbe1.upload.json until the receipt comes). A busy server's 503
+is tried again after the time its Retry-After asks for, a bounded number of times.
 
 A key file may be a PEM file or the backup file; the backup's passphrase is read from
 the SBE1_PASSPHRASE environment variable or asked for.
@@ -19,6 +24,7 @@ from __future__ import annotations
 import argparse
 import base64
 import getpass
+import hashlib
 import json
 import os
 import sys
@@ -32,7 +38,8 @@ from bidding.envelope import EnvelopeError
 from bidding.keybackup import KeyBackupError, backup_read, backup_write
 
 PASSPHRASE_ENV = "SBE1_PASSPHRASE"
-TOKEN_ENV = "PLATFORM_TOKEN"
+TOKEN_ENV = "SBE1_API_TOKEN"
+TOKEN_ENV_OLD = "PLATFORM_TOKEN"  # the name the first upload command read; still accepted
 KEY_FILES = ("enc-private.pem", "enc-public.pem", "sign-private.pem", "sign-public.pem")
 
 
@@ -254,24 +261,56 @@ def cmd_open(args) -> dict:
     return {"summary": summaries[0], "out": args.out}
 
 
-# --- command line ---------------------------------------------------------------------------
+# --- upload --------------------------------------------------------------------------------
+
+
+def _envelope_digest(path: str) -> bytes:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(8 * 1024 * 1024):
+            digest.update(block)
+    return digest.digest()
 
 
 def cmd_upload(args) -> dict:
     from bidding.upload_client import UploadClient, UploadFailed
 
-    token = os.environ.get(TOKEN_ENV, "")
+    token = os.environ.get(TOKEN_ENV) or os.environ.get(TOKEN_ENV_OLD, "")
     if not token:
         raise CommandError(f"set {TOKEN_ENV} to your API token")
+    if bool(args.bidder_sign_key) == bool(args.digest or args.signature):
+        raise CommandError("give --bidder-sign-key, or --digest and --signature as printed by seal")
+    digest = _envelope_digest(args.envelope)
+    if args.bidder_sign_key:
+        key = load_private_key(args.bidder_sign_key, "sign")
+        signature = base64.b64encode(envelope.sign_digest(digest, key)).decode()
+    else:
+        if not (args.digest and args.signature):
+            raise CommandError("give both --digest and --signature")
+        if args.digest.lower() != digest.hex():
+            raise CommandError("--digest is not the SHA-256 of this envelope")
+        signature = args.signature
     client = UploadClient(args.server, token)
     try:
-        receipt = client.bid_upload(section=args.section, envelope=Path(args.envelope), digest_hex=args.digest,
-                                    signature_b64=args.signature, chunk_size=args.chunk_size)
+        result = client.bid_upload(
+            envelope=Path(args.envelope),
+            section=args.section,
+            digest_hex=digest.hex(),
+            signature_b64=signature,
+            parallel=args.parallel,
+            chunk_size=args.chunk_size,
+            max_chunks=args.max_chunks,
+            progress=lambda done, count: print(f"{done}/{count} chunks", file=sys.stderr, flush=True),
+        )
     except UploadFailed as exc:
-        raise CommandError(str(exc)) from None
-    if client.waits:
-        print(f"the server was busy {len(client.waits)} time(s); tried again", file=sys.stderr)
-    return receipt
+        raise CommandError(f"{exc} (run the same command again to resume)") from None
+    finally:
+        if client.waits:
+            print(f"the server was busy {len(client.waits)} time(s); tried again", file=sys.stderr)
+    return result
+
+
+# --- command line ---------------------------------------------------------------------------
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -321,13 +360,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True)
     p.set_defaults(run=cmd_open)
 
-    p = sub.add_parser("upload", help="upload a sealed envelope and submit it (token in PLATFORM_TOKEN)")
+    p = sub.add_parser("upload", help="upload a sealed bid and submit it (parallel, resumable; token in SBE1_API_TOKEN)")
     p.add_argument("envelope")
-    p.add_argument("--server", required=True, help="the platform's address, https://...")
+    p.add_argument("--server", required=True, help="the platform's base URL")
     p.add_argument("--section", required=True)
-    p.add_argument("--digest", required=True, help="as printed by seal")
-    p.add_argument("--signature", required=True, help="as printed by seal")
-    p.add_argument("--chunk-size", type=int, default=8 * 1024 * 1024)
+    p.add_argument("--bidder-sign-key", help="PEM private key or backup file: signs the envelope's digest")
+    p.add_argument("--digest", help="instead of --bidder-sign-key: the digest printed by seal")
+    p.add_argument("--signature", help="instead of --bidder-sign-key: the signature printed by seal")
+    p.add_argument("--parallel", type=int, default=4, help="chunks sent at once (1 to 8)")
+    p.add_argument("--chunk-size", type=int, default=8 * 1024 * 1024, help="bytes per PUT (64 KiB to 8 MiB)")
+    p.add_argument("--max-chunks", type=int, help="send at most this many chunks, then stop (resume later)")
     p.set_defaults(run=cmd_upload)
     return parser
 

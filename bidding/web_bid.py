@@ -108,6 +108,7 @@ def bid_page(request, section_id: str):
         "section": sid,
         "bidder": organization.credit_code,
         "deadline": section.bid_deadline.isoformat(),
+        "server_now": now.isoformat(),  # the page's estimate of time left before the deadline (R06)
         "open": section.accepts_bids(now),
         "enc_kid": active.get(BidderKey.Use.ENCRYPTION, ""),
         "sign_kid": active.get(BidderKey.Use.SIGNING, ""),

@@ -1,14 +1,19 @@
 // The bidder's pages (bidding/web_bid.py): bidder keys, and sealing + resumable upload of a bid.
 //
-// Bid page flow (DESIGN.md §5.3): fetch the opening key → seal the file in the browser (sbe1.js:
-// hashing, then encrypting) → create an upload → PUT the sealed envelope in chunks, each with its
-// SHA-256 → on a network error back off, ask the server which chunks it holds and send only the
+// Bid page flow (DESIGN.md §5.3, docs/decisions/0026-browser-hashing.md): fetch the opening key →
+// pass 1: hash the file (hash-wasm in a Worker) and build the header and summary (sbe1.sealPlan) →
+// create an upload of the envelope's exact size → pass 2: encrypt the frames chunk by chunk, hash
+// them in order and PUT up to 6 chunks at once, each with its SHA-256 (chunk-pump.js) → on a
+// network error back off, ask the server which chunks it holds and rebuild and send only the
 // missing ones → sign the digest with the key from IndexedDB → submit → show the receipt (R09).
 //
-// The sealed envelope is kept in memory only (a Blob). Only the upload id goes to sessionStorage,
-// so that after a reload the page can say that the upload was left unfinished and must be re-sealed.
+// The envelope is never collected: only the chunks being sent are in memory. Only the upload id
+// goes to sessionStorage, so that after a reload the page can say that the upload was left
+// unfinished and must be sealed again.
 // All data from the server or the user is written with textContent.
-import { b64decode, b64encode, seal, signDigest, toHex } from "./sbe1.js";
+import { b64decode, b64encode, sealPlan, signDigest, toHex } from "./sbe1.js";
+import { createSha256 } from "./sha256-stream.js";
+import { ParallelLimit, chunksPump } from "./chunk-pump.js";
 import { backupImport, bidderKeysCreate, bidderKeysPayload, keysetDelete, keysetGet, keysetList } from "./keystore.js";
 
 const config = JSON.parse(document.getElementById("bid-config").textContent);
@@ -353,13 +358,16 @@ const state = {
   keyset: null,
   busy: false,
   resuming: false,
-  upload: null, // {id, count, chunkSize, size, blob, digest, received:Set, paused}
+  upload: null, // {id, count, chunkSize, size, sealed, hasher, hashed, digest, received:Set, sending:Map, paused}
+  clock: null, // server clock offset and measured speeds: see timing below
 };
 
 // ---- progress ----
 
-const PHASES = { hash: [0, 15], encrypt: [15, 45], upload: [45, 97], submit: [97, 100] };
+// Pass 2 encrypts and uploads at once: the "encrypt" and "upload" steps are current together.
+const PHASES = { hash: [0, 20], upload: [20, 97], submit: [97, 100] };
 const ORDER = ["hash", "encrypt", "upload", "submit"];
+const STEP_OF = { encrypt: "upload" };
 
 function setProgress(phase, fraction, label) {
   show($("progress-panel"));
@@ -372,7 +380,7 @@ function setProgress(phase, fraction, label) {
   if (label !== undefined) setText($("progress-label"), label);
   const at = ORDER.indexOf(phase);
   for (const li of document.querySelectorAll("#steps li")) {
-    const i = ORDER.indexOf(li.dataset.step);
+    const i = ORDER.indexOf(STEP_OF[li.dataset.step] || li.dataset.step);
     li.className = i < at || (phase === "submit" && fraction >= 1) ? "done" : i === at ? "current" : "";
   }
 }
@@ -513,27 +521,119 @@ async function withdraw() {
   }
 }
 
+// ---- time left and the deadline (R06: the server's clock decides) ----
+
+// Measured speeds (bytes/s) of this browser, kept for the next bid's estimate before it starts.
+const SPEED_KEY = "bid-upload-speed";
+const SPEED_GUESS = { hash: 150e6, stream: 5e6 }; // before anything was measured: modest on purpose
+const DEADLINE_MARGIN_S = 60;
+
+function speeds() {
+  try {
+    return { ...SPEED_GUESS, ...JSON.parse(localStorage.getItem(SPEED_KEY) || "{}") };
+  } catch {
+    return { ...SPEED_GUESS };
+  }
+}
+
+function speedRemember(kind, bytes, ms) {
+  if (bytes < 8 * 1024 * 1024 || ms <= 0) return; // too small to say anything
+  try {
+    localStorage.setItem(SPEED_KEY, JSON.stringify({ ...speeds(), [kind]: (bytes * 1000) / ms }));
+  } catch {
+    // private mode: estimates fall back to the guesses
+  }
+}
+
+/** Seconds left before the deadline on the server's clock (config.server_now read at page load). */
+function secondsToDeadline() {
+  if (!state.clock) state.clock = { offset: Date.parse(config.server_now) - Date.now() };
+  return (Date.parse(config.deadline) - (Date.now() + state.clock.offset)) / 1000;
+}
+
+function fmtDuration(s) {
+  s = Math.max(0, Math.round(s));
+  if (s < 60) return fmt(gettext("{s} s"), { s });
+  if (s < 3600) return fmt(gettext("{m} min {s} s"), { m: Math.floor(s / 60), s: s % 60 });
+  return fmt(gettext("{h} h {m} min"), { h: Math.floor(s / 3600), m: Math.floor((s % 3600) / 60) });
+}
+
+function withTimeLeft(label, seconds) {
+  if (!Number.isFinite(seconds)) return label;
+  return `${label} · ${fmt(gettext("about {t} left"), { t: fmtDuration(seconds) })}`;
+}
+
+function timeLeftHashing(start, done, total) {
+  const elapsed = (performance.now() - start) / 1000;
+  const sp = speeds();
+  const hashRate = elapsed > 0.5 && done > 0 ? done / elapsed : sp.hash;
+  return (total - done) / hashRate + total / sp.stream;
+}
+
+function timeLeftStreaming(up, done) {
+  const elapsed = (performance.now() - up.started) / 1000;
+  const sent = done - up.startedBytes;
+  if (elapsed < 1 || sent <= 0) return NaN;
+  return (up.size - done) / (sent / elapsed);
+}
+
+function deadlineWarning(seconds, left) {
+  const box = $("deadline-risk");
+  if (!box) return;
+  const late = seconds + DEADLINE_MARGIN_S > left;
+  setText(
+    box,
+    late
+      ? fmt(gettext("Warning: at the measured speed this bid needs about {need}, but only {left} remain before the deadline. The server's clock decides (R06): a bid that is not complete when bidding closes is refused."), {
+          need: fmtDuration(seconds),
+          left: fmtDuration(Math.max(0, left)),
+        })
+      : "",
+  );
+  show(box, late);
+  return late;
+}
+
+/** Before sealing: warn, and ask, if the estimate says the bid would finish after the deadline. */
+function warnIfLate(fileSize) {
+  const sp = speeds();
+  const need = fileSize / sp.hash + (fileSize * 1.0001) / sp.stream;
+  const left = secondsToDeadline();
+  if (!deadlineWarning(need, left)) return true;
+  return window.confirm($("deadline-risk").textContent + "\n\n" + gettext("Start anyway?"));
+}
+
+/** During the upload: keep the warning up to date with the speed actually measured. */
+function checkDeadline(up) {
+  const need = timeLeftStreaming(up, receivedBytes(up));
+  if (Number.isFinite(need)) deadlineWarning(need, secondsToDeadline());
+}
+
 // ---- uploading ----
 
-function uploadProgress(extraBytes = 0) {
-  const up = state.upload;
+function receivedBytes(up) {
   let done = 0;
   for (const i of up.received) done += Math.min(up.chunkSize, up.size - i * up.chunkSize);
-  done = Math.min(up.size, done + extraBytes);
-  setProgress(
-    "upload",
-    done / up.size,
-    fmt(gettext("Uploading {done} of {total} ({chunks}/{count} chunks)"), {
-      done: fmtBytes(done),
-      total: fmtBytes(up.size),
-      chunks: up.received.size,
-      count: up.count,
-    }),
-  );
+  return done;
+}
+
+function uploadProgress() {
+  const up = state.upload;
+  let done = receivedBytes(up);
+  for (const loaded of up.sending.values()) done += loaded;
+  done = Math.min(up.size, done);
+  const label = fmt(gettext("Encrypting and uploading {done} of {total} ({chunks}/{count} chunks, {n} at once)"), {
+    done: fmtBytes(done),
+    total: fmtBytes(up.size),
+    chunks: up.received.size,
+    count: up.count,
+    n: up.parallel.limit,
+  });
+  setProgress("upload", done / up.size, withTimeLeft(label, timeLeftStreaming(up, done)));
 }
 
 /** PUT one chunk with XMLHttpRequest, for byte progress; resolves on 204. */
-function putChunk(up, index, bytes, sha) {
+function putChunk(up, index, bytes, sha, onProgress) {
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
     xhr.open("PUT", `${url(config.api.chunk, up.id)}${index}`);
@@ -543,7 +643,7 @@ function putChunk(up, index, bytes, sha) {
     xhr.setRequestHeader("Accept", "application/json");
     xhr.withCredentials = true;
     xhr.upload.onprogress = (e) => {
-      if (e.lengthComputable) uploadProgress(e.loaded);
+      if (e.lengthComputable) onProgress(e.loaded);
     };
     xhr.onload = () => {
       if (xhr.status >= 200 && xhr.status < 300) resolve();
@@ -556,11 +656,56 @@ function putChunk(up, index, bytes, sha) {
   });
 }
 
-async function sendChunk(up, index) {
+/** Envelope bytes of upload chunk `index`, encrypted again from the file if need be. */
+function readChunk(up, index) {
   const start = index * up.chunkSize;
-  const bytes = await up.blob.slice(start, Math.min(start + up.chunkSize, up.size)).arrayBuffer();
-  const sha = toHex(new Uint8Array(await crypto.subtle.digest("SHA-256", bytes)));
-  await putChunk(up, index, bytes, sha);
+  return up.sealed.read(start, Math.min(start + up.chunkSize, up.size));
+}
+
+/**
+ * What a PUT needs, copied out of the chunk's bytes at once (digest() copies its input when called):
+ * a Blob body, not the Uint8Array — Chromium sent parallel ArrayBuffer bodies ~10× slower
+ * (bench/browser_seal.py) — and the one-shot WebCrypto SHA-256 for the chunk header.
+ */
+function packChunk(bytes) {
+  return { body: new Blob([bytes]), sha: crypto.subtle.digest("SHA-256", bytes) };
+}
+
+async function sendChunk(up, index, { body, sha }) {
+  const hex = toHex(new Uint8Array(await sha));
+  up.sending.set(index, 0);
+  try {
+    await putChunk(up, index, body, hex, (loaded) => {
+      up.sending.set(index, loaded);
+      uploadProgress();
+    });
+  } finally {
+    up.sending.delete(index);
+  }
+}
+
+/** Pass 2: build, hash and send in parallel what the server lacks (chunk-pump.js). */
+function pumpChunks(up) {
+  return chunksPump({
+    count: up.count,
+    received: up.received,
+    get hashed() {
+      return up.hashed;
+    },
+    set hashed(n) {
+      up.hashed = n;
+    },
+    parallel: up.parallel,
+    read: (index) => readChunk(up, index),
+    pack: packChunk,
+    hash: (bytes) => up.hasher.update(bytes, { take: true }),
+    send: (index, packed) => sendChunk(up, index, packed),
+    onSent: () => {
+      show($("upload-paused"), false);
+      uploadProgress();
+      checkDeadline(up);
+    },
+  });
 }
 
 function pauseUpload() {
@@ -582,6 +727,8 @@ async function runUpload({ askServer }) {
   show($("upload-paused"), false);
   let failures = 0;
   let ask = askServer;
+  up.started = performance.now(); // time left counts from here, not from before a pause
+  up.startedBytes = receivedBytes(up);
   for (;;) {
     try {
       if (ask) {
@@ -591,16 +738,9 @@ async function runUpload({ askServer }) {
         ask = false;
       }
       uploadProgress();
-      const missing = [];
-      for (let i = 0; i < up.count; i++) if (!up.received.has(i)) missing.push(i);
-      if (!missing.length) break;
-      for (const index of missing) {
-        await sendChunk(up, index);
-        up.received.add(index);
-        failures = 0;
-        show($("upload-paused"), false);
-        uploadProgress();
-      }
+      if (up.received.size === up.count && up.hashed === up.count) break;
+      await pumpChunks(up);
+      failures = 0;
     } catch (err) {
       if (!err.retryable) throw err;
       failures += 1;
@@ -635,6 +775,10 @@ async function whenNotBusy(call) {
 
 async function submitUpload() {
   const up = state.upload;
+  if (!up.digest) {
+    up.digest = await up.hasher.digest();
+    up.hasher.close();
+  }
   setProgress("submit", 0, gettext("Signing the digest with your signing key…"));
   const signature = await signDigest(up.digest, state.keyset.sign.privateKey);
   const digest = toHex(up.digest);
@@ -671,9 +815,10 @@ function showReceipt(receipt) {
 async function finishUpload() {
   const done = await runUpload({ askServer: state.upload.received.size > 0 || state.upload.paused });
   if (!done) return; // paused: the resume button (or coming back online) continues
+  speedRemember("stream", state.upload.size - state.upload.startedBytes, performance.now() - state.upload.started);
   const receipt = await submitUpload();
   sessionStorage.removeItem(uploadKey());
-  state.upload = null; // let the sealed blob go
+  state.upload = null;
   setProgress("submit", 1, gettext("Received."));
   $("bid-file").value = "";
   showReceipt(receipt);
@@ -689,10 +834,17 @@ async function sealAndSubmit(event) {
   const input = readForm();
   if (!input) return;
   setBusy(true);
+  let hasher = null;
   try {
     setProgress("hash", 0, gettext("Fetching the section's opening key…"));
     const key = await api("GET", config.api.opening_key);
-    const sealed = await seal({
+    if (!warnIfLate(input.file.size)) {
+      setBusy(false);
+      return;
+    }
+    hasher = await createSha256();
+    const hashStart = performance.now();
+    const sealed = await sealPlan({
       file: input.file,
       summary: input.summary,
       section: config.section,
@@ -700,12 +852,14 @@ async function sealAndSubmit(event) {
       openingPublicKeySpki: b64decode(key.public_key),
       bidderEncPublicKeySpki: state.keyset.enc.spki,
       chunkSize: config.seal_chunk_size,
-      onProgress: ({ phase, done, total }) => {
+      hasher,
+      onProgress: ({ done, total }) => {
         const pct = total ? Math.round((100 * done) / total) : 100;
-        if (phase === "hash") setProgress("hash", done / (total || 1), fmt(gettext("Computing the file's SHA-256… {pct}%"), { pct }));
-        else setProgress("encrypt", done / (total || 1), fmt(gettext("Encrypting on this computer… {pct}%"), { pct }));
+        const label = fmt(gettext("Computing the file's SHA-256 (pass 1 of 2)… {pct}%"), { pct });
+        setProgress("hash", done / (total || 1), withTimeLeft(label, timeLeftHashing(hashStart, done, total)));
       },
     });
+    speedRemember("hash", input.file.size, performance.now() - hashStart);
     const created = await whenNotBusy(() =>
       api("POST", config.api.uploads, { size: sealed.size, chunk_size: config.upload_chunk_size }),
     );
@@ -714,9 +868,15 @@ async function sealAndSubmit(event) {
       count: created.chunk_count,
       chunkSize: config.upload_chunk_size,
       size: sealed.size,
-      blob: sealed.blob,
-      digest: sealed.digest,
+      sealed,
+      hasher,
+      hashed: 0,
+      digest: null,
       received: new Set(),
+      sending: new Map(),
+      parallel: new ParallelLimit(),
+      started: performance.now(),
+      startedBytes: 0,
       paused: false,
     };
     sessionStorage.setItem(uploadKey(), JSON.stringify({ upload_id: created.upload_id, at: Date.now() }));
@@ -725,6 +885,7 @@ async function sealAndSubmit(event) {
   } catch (err) {
     showError(err.message || String(err));
     if (!state.upload || !state.upload.paused) {
+      if (hasher) hasher.close();
       state.upload = null;
       setBusy(false);
     }
@@ -741,6 +902,7 @@ async function resume() {
     await finishUpload();
   } catch (err) {
     showError(err.message || String(err));
+    if (state.upload && state.upload.hasher) state.upload.hasher.close();
     state.upload = null;
     show($("resume-btn"), false);
     setBusy(false);

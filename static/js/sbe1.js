@@ -1,7 +1,9 @@
 // SBE1 sealed-bid envelope (DESIGN.md §5.2) in the browser: WebCrypto for every
-// key operation, the vendored noble SHA-256 only where hashing must stream.
+// key operation; where hashing must stream, sha256-stream.js (hash-wasm in a Worker,
+// the vendored noble SHA-256 as fallback). See docs/decisions/0026-browser-hashing.md.
 // 密封投标文件 (sealed bid file): "SBE1" ‖ uint32 H ‖ header ‖ summary frame ‖ documents frames.
 import { sha256 } from "./vendor/noble-sha256.js";
+import { createSha256 } from "./sha256-stream.js";
 
 const subtle = globalThis.crypto.subtle;
 const MAGIC = new Uint8Array([0x53, 0x42, 0x45, 0x31]); // "SBE1"
@@ -303,15 +305,6 @@ function progress(onProgress, phase, done, total) {
   if (onProgress) onProgress({ phase, done, total });
 }
 
-async function documentsDigest(file, chunkSize, onProgress) {
-  const hash = sha256.create();
-  for (let at = 0; at < file.size; at += chunkSize) {
-    hash.update(await readBytes(file, at, Math.min(at + chunkSize, file.size)));
-    progress(onProgress, "hash", Math.min(at + chunkSize, file.size), file.size);
-  }
-  return toHex(hash.digest());
-}
-
 const PRICE = /^(0|[1-9][0-9]{0,12})(\.[0-9]{1,2})?$/; // fits DecimalField(15, 2), as in bidding/envelope/checks.py
 
 function checkSummary(summary) {
@@ -331,10 +324,97 @@ function randomBytes(n) {
 }
 
 /**
- * Seal `file` (a Blob or File) for a section. Returns {blob, digest, size}:
- * the envelope, its SHA-256 (sign it with signDigest) and its length.
+ * The sealed envelope as a plan (pass 1 done): its exact size and any byte range on demand.
+ * Frames are AES-GCM with fixed keys and nonces, so encrypting a frame again gives the same
+ * bytes: a chunk lost in upload is rebuilt from the file, and nothing is held but the prefix
+ * (magic, header, summary frame) and the last frame encrypted.
  */
-export async function seal({
+export class SealedEnvelope {
+  constructor({ file, prefix, chunkSize, documentsKey, aad, frames }) {
+    this.file = file;
+    this.prefix = prefix;
+    this.chunkSize = chunkSize;
+    this.documentsKey = documentsKey;
+    this.aad = aad;
+    this.frames = frames;
+    this.frameBytes = 4 + chunkSize + TAG_BYTES;
+    this.size = prefix.length + frames * (4 + TAG_BYTES) + file.size;
+    this.cached = null; // {index, pieces}: frames straddle upload chunks, so each is asked for twice
+    this.ahead = null; // {index, promise}: the next frame's plaintext, read ahead
+  }
+
+  plaintext(index) {
+    if (this.ahead && this.ahead.index === index) {
+      const { promise } = this.ahead;
+      this.ahead = null;
+      return promise;
+    }
+    const start = index * this.chunkSize;
+    return readBytes(this.file, start, Math.min(start + this.chunkSize, this.file.size));
+  }
+
+  async frame(index) {
+    if (this.cached && this.cached.index === index) return this.cached;
+    const start = index * this.chunkSize;
+    const end = Math.min(start + this.chunkSize, this.file.size);
+    const plain = await this.plaintext(index);
+    if (index + 1 < this.frames) {
+      // Read the next frame's plaintext while this one is encrypted (in order, the usual case).
+      const promise = readBytes(this.file, end, Math.min(end + this.chunkSize, this.file.size));
+      promise.catch(() => {}); // a failure shows when the frame is asked for
+      this.ahead = { index: index + 1, promise };
+    }
+    if (plain.length !== end - start) throw new EnvelopeError("the file changed while it was being sealed");
+    const last = index === this.frames - 1;
+    const ct = new Uint8Array(
+      await subtle.encrypt(
+        { name: "AES-GCM", iv: frameNonce(PART_DOCUMENTS, index, last), additionalData: this.aad },
+        this.documentsKey,
+        plain,
+      ),
+    );
+    // The frame is uint32 L ‖ ct; kept as two pieces so that read() copies ct once, into its output.
+    const frame = { index, pieces: [uint32be(ct.length), ct] };
+    this.cached = frame;
+    return frame;
+  }
+
+  /** Envelope bytes [start, end). */
+  async read(start, end) {
+    end = Math.min(end, this.size);
+    const out = new Uint8Array(Math.max(0, end - start));
+    let at = start;
+    if (at < this.prefix.length) {
+      const piece = this.prefix.subarray(at, Math.min(end, this.prefix.length));
+      out.set(piece, 0);
+      at += piece.length;
+    }
+    while (at < end) {
+      const rel = at - this.prefix.length;
+      const index = Math.floor(rel / this.frameBytes);
+      let from = rel - index * this.frameBytes; // offset inside the frame
+      for (const bytes of (await this.frame(index)).pieces) {
+        if (from >= bytes.length) {
+          from -= bytes.length;
+          continue;
+        }
+        const piece = bytes.subarray(from, Math.min(bytes.length, from + end - at));
+        out.set(piece, at - start);
+        at += piece.length;
+        from = 0;
+        if (at >= end) break;
+      }
+    }
+    return out;
+  }
+}
+
+/**
+ * Pass 1 of sealing (DESIGN.md §5.2 puts the documents' SHA-256 in the summary, which comes
+ * before the documents): hash the file, build the header and the summary frame.
+ * Returns a SealedEnvelope; pass 2 is reading it in order (and hashing what is read).
+ */
+export async function sealPlan({
   file,
   summary,
   section,
@@ -345,6 +425,7 @@ export async function seal({
   documentName,
   onProgress,
   inject = {},
+  hasher,
 }) {
   if (!(file instanceof Blob)) throw new EnvelopeError("file must be a Blob or File");
   if (!Number.isInteger(chunkSize) || chunkSize < MIN_CHUNK_SIZE || chunkSize > MAX_CHUNK_SIZE) {
@@ -358,10 +439,16 @@ export async function seal({
   const size = file.size;
 
   const name = documentName ?? (typeof file.name === "string" && file.name ? file.name : "documents");
-  const fullSummary = {
-    ...summary,
-    documents: { name, size, sha256: await documentsDigest(file, chunkSize, onProgress) },
-  };
+  const ownHasher = !hasher;
+  const h = hasher || (await createSha256());
+  let documentsSha;
+  try {
+    progress(onProgress, "hash", 0, size);
+    documentsSha = await h.hashBlob(file, { onProgress: (done) => progress(onProgress, "hash", done, size) });
+  } finally {
+    if (ownHasher) h.close();
+  }
+  const fullSummary = { ...summary, documents: { name, size, sha256: toHex(documentsSha) } };
   const summaryBytes = jsonBytes(fullSummary);
   if (summaryBytes.length > MAX_SUMMARY_BYTES) throw new EnvelopeError("summary is larger than 64 KiB");
 
@@ -399,47 +486,48 @@ export async function seal({
   if (headerBytes.length > MAX_HEADER_BYTES) throw new EnvelopeError("section or bidder id is too long");
   const aad = await sha256Once(headerBytes);
   const keys = await partKeys(k1, k2);
+  const summaryCt = new Uint8Array(
+    await subtle.encrypt(
+      { name: "AES-GCM", iv: frameNonce(PART_SUMMARY, 0, true), additionalData: aad },
+      keys.summary,
+      summaryBytes,
+    ),
+  );
+  const prefix = concatBytes(MAGIC, uint32be(headerBytes.length), headerBytes, uint32be(summaryCt.length), summaryCt);
+  return new SealedEnvelope({
+    file,
+    prefix,
+    chunkSize,
+    documentsKey: keys.documents,
+    aad,
+    frames: Math.max(1, Math.ceil(size / chunkSize)),
+  });
+}
 
-  // Each frame becomes its own Blob at once, so the browser may move it out of the
-  // JS heap (to blob storage or disk) and memory stays near one chunk.
-  const parts = [];
-  const digest = sha256.create();
-  let total = 0;
-  const emit = (...pieces) => {
-    for (const bytes of pieces) {
-      digest.update(bytes);
-      total += bytes.length;
+/**
+ * Seal `file` (a Blob or File) for a section. Returns {blob, digest, size}:
+ * the envelope, its SHA-256 (sign it with signDigest) and its length.
+ * The bid page does not collect the envelope: it uploads sealPlan()'s bytes as they are made.
+ */
+export async function seal({ onProgress, hasher, readSize = 8 << 20, ...options }) {
+  const h = hasher || (await createSha256());
+  try {
+    const sealed = await sealPlan({ ...options, onProgress, hasher: h });
+    const parts = [];
+    for (let at = 0; at < sealed.size; at += readSize) {
+      const bytes = await sealed.read(at, at + readSize);
+      await h.update(bytes);
+      parts.push(new Blob([bytes]));
+      progress(onProgress, "encrypt", Math.min(at + readSize, sealed.size), sealed.size);
     }
-    parts.push(new Blob(pieces));
-  };
-  const emitFrame = async (key, part, index, last, plaintext) => {
-    const ct = new Uint8Array(
-      await subtle.encrypt(
-        { name: "AES-GCM", iv: frameNonce(part, index, last), additionalData: aad },
-        key,
-        plaintext,
-      ),
-    );
-    emit(uint32be(ct.length), ct);
-  };
-
-  emit(MAGIC, uint32be(headerBytes.length), headerBytes);
-  await emitFrame(keys.summary, PART_SUMMARY, 0, true, summaryBytes);
-  const frames = Math.max(1, Math.ceil(size / chunkSize));
-  for (let i = 0; i < frames; i++) {
-    const start = i * chunkSize;
-    const chunk = await readBytes(file, start, Math.min(start + chunkSize, size));
-    if (chunk.length !== Math.min(chunkSize, size - start)) {
-      throw new EnvelopeError("the file changed while it was being sealed");
-    }
-    await emitFrame(keys.documents, PART_DOCUMENTS, i, i === frames - 1, chunk);
-    progress(onProgress, "encrypt", Math.min(start + chunkSize, size), size);
+    return {
+      blob: new Blob(parts, { type: "application/octet-stream" }),
+      digest: await h.digest(),
+      size: sealed.size,
+    };
+  } finally {
+    if (!hasher) h.close();
   }
-  return {
-    blob: new Blob(parts, { type: "application/octet-stream" }),
-    digest: digest.digest(),
-    size: total,
-  };
 }
 
 // ---------- signatures ----------

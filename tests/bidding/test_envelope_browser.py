@@ -226,37 +226,66 @@ def test_vectors_of_both_implementations_are_present():
     assert (VECTORS / "key-backup.json").exists() and (VECTORS / "js-key-backup.json").exists()
 
 
-@pytest.mark.browser
-def test_browser_reproduces_python_vector_byte_for_byte(harness, python_vector):
-    v = python_vector
+def _vector_seal_args(v: dict) -> dict:
     opening, bidder_enc = v["recipients"]
-    sealed = harness.seal(
-        {
-            "documents": v["documents_b64"],
-            "name": v["summary"]["documents"]["name"],
-            "summary": {k: x for k, x in v["summary"].items() if k != "documents"},
-            "section": v["section"],
-            "bidder": v["bidder"],
-            "chunk_size": v["chunk_size"],
-            "opening_spki": b64(
-                _spki(_private_key(v["opening_private_key_pkcs8_b64"]).public_key())
-            ),
-            "bidder_spki": b64(
-                _spki(_private_key(v["bidder_enc_private_key_pkcs8_b64"]).public_key())
-            ),
-            "inject": {
-                "k1": v["k1_b64"],
-                "k2": v["k2_b64"],
-                "ephemeral1": opening["ephemeral_private_key_pkcs8_b64"],
-                "ephemeral2": bidder_enc["ephemeral_private_key_pkcs8_b64"],
-                "iv1": b64(bytes.fromhex(opening["iv_hex"])),
-                "iv2": b64(bytes.fromhex(bidder_enc["iv_hex"])),
-            },
-        }
-    )
+    return {
+        "documents": v["documents_b64"],
+        "name": v["summary"]["documents"]["name"],
+        "summary": {k: x for k, x in v["summary"].items() if k != "documents"},
+        "section": v["section"],
+        "bidder": v["bidder"],
+        "chunk_size": v["chunk_size"],
+        "opening_spki": b64(_spki(_private_key(v["opening_private_key_pkcs8_b64"]).public_key())),
+        "bidder_spki": b64(_spki(_private_key(v["bidder_enc_private_key_pkcs8_b64"]).public_key())),
+        "inject": {
+            "k1": v["k1_b64"],
+            "k2": v["k2_b64"],
+            "ephemeral1": opening["ephemeral_private_key_pkcs8_b64"],
+            "ephemeral2": bidder_enc["ephemeral_private_key_pkcs8_b64"],
+            "iv1": b64(bytes.fromhex(opening["iv_hex"])),
+            "iv2": b64(bytes.fromhex(bidder_enc["iv_hex"])),
+        },
+    }
+
+
+HASHERS = {"wasm": "wasm-worker", "js": "js"}
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("hasher", sorted(HASHERS))
+def test_browser_reproduces_python_vector_byte_for_byte(harness, python_vector, hasher):
+    v = python_vector
+    sealed = harness.seal({**_vector_seal_args(v), "hasher": hasher})
+    assert sealed["kind"] == HASHERS[hasher]
     assert sealed["digest"] == v["digest_hex"]
     assert sealed["size"] == v["envelope_size"]
     assert sealed["envelope"] == v["envelope_b64"]
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("hasher", sorted(HASHERS))
+def test_streaming_hashers_give_the_vectors_documents_and_envelope_digests(harness, python_vector, hasher):
+    v = python_vector
+    for data, expected in [
+        (v["documents_b64"], v["summary"]["documents"]["sha256"]),
+        (v["envelope_b64"], v["digest_hex"]),
+    ]:
+        got = harness.sha256Stream({"data": data, "hasher": hasher, "piece": 7919})
+        assert got["kind"] == HASHERS[hasher]
+        assert got["fed"] == expected
+        assert got["blob"] == expected
+        assert got["again"] == hashlib.sha256(b"").hexdigest()
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("range_size", [65536 + 12345, 4099, 3])  # cut frames, lengths and header anywhere
+def test_streamed_envelope_read_in_any_order_is_the_vector_byte_for_byte(harness, python_vector, range_size):
+    v = python_vector
+    count = -(-v["envelope_size"] // range_size)
+    order = list(range(count))[::-1]  # last first, as a parallel upload may ask
+    got = harness.sealReadRanges({**_vector_seal_args(v), "range_size": range_size, "order": order})
+    assert got["size"] == v["envelope_size"]
+    assert got["envelope"] == v["envelope_b64"]
 
 
 @pytest.mark.browser
@@ -583,3 +612,18 @@ def test_browser_unwrap_k2_with_another_key_fails_with_clear_error(harness, seal
     other = ec.generate_private_key(ec.SECP256R1())
     result = harness.unwrapK2({"envelope": b64(sealed_small["data"]), "pkcs8": b64(_pkcs8(other))})
     assert "cannot be unwrapped: wrong private key or damaged envelope" in result["error"]
+
+
+# --- pass 2: the parallel chunk pump ------------------------------------------------------------
+
+
+@pytest.mark.browser
+def test_chunk_pump_hashes_in_order_runs_2_to_6_puts_and_resumes_with_only_the_lost_chunks(harness):
+    got = harness.pumpScenario({"count": 40, "fail": [7, 8], "delay": 20})
+    first, second = got["runs"][0], got["runs"][1]
+    assert first["error"] == "chunk 7 lost" and first["limit"] >= 2  # halved on the loss, never below 2
+    assert 7 in first["puts"] and 8 in first["puts"]
+    assert second == {"ok": True, "puts": [i for i in range(40) if i not in first["puts"] or i in (7, 8)]}
+    assert got["received"] == list(range(40))
+    assert got["hashed"] == list(range(40))  # every chunk hashed once, in order, across both runs
+    assert 2 <= got["most"] <= 6

@@ -2,6 +2,8 @@
 // values (bytes as standard base64) so that Playwright can drive the modules.
 import * as sbe1 from "/static/js/sbe1.js";
 import * as keystore from "/static/js/keystore.js";
+import { createSha256 } from "/static/js/sha256-stream.js";
+import { ParallelLimit, chunksPump } from "/static/js/chunk-pump.js";
 
 const { b64encode: enc, b64decode: dec } = sbe1;
 const subtle = crypto.subtle;
@@ -45,8 +47,10 @@ async function caught(fn) {
 window.H = {
   kidOf: (spki) => sbe1.kidOf(dec(spki)),
 
-  async seal({ documents, name, summary, section, bidder, opening_spki, bidder_spki, chunk_size, inject }) {
+  /** Seal with the given hasher ("wasm" or "js"); `kind` says which one really ran. */
+  async seal({ documents, name, summary, section, bidder, opening_spki, bidder_spki, chunk_size, inject, hasher }) {
     const file = new File([dec(documents)], name);
+    const h = await createSha256({ prefer: hasher || "wasm" });
     const r = await sbe1.seal({
       file,
       summary,
@@ -56,8 +60,88 @@ window.H = {
       bidderEncPublicKeySpki: dec(bidder_spki),
       chunkSize: chunk_size,
       inject: injected(inject),
+      hasher: h,
     });
-    return { envelope: await blobB64(r.blob), digest: sbe1.toHex(r.digest), size: r.size };
+    h.close();
+    return { envelope: await blobB64(r.blob), digest: sbe1.toHex(r.digest), size: r.size, kind: h.kind };
+  },
+
+  /** Pass 1 as the bid page runs it, then the envelope read back in the given order of ranges. */
+  async sealReadRanges({ documents, name, summary, section, bidder, opening_spki, bidder_spki, chunk_size, inject, range_size, order }) {
+    const sealed = await sbe1.sealPlan({
+      file: new File([dec(documents)], name),
+      summary,
+      section,
+      bidder,
+      openingPublicKeySpki: dec(opening_spki),
+      bidderEncPublicKeySpki: dec(bidder_spki),
+      chunkSize: chunk_size,
+      inject: injected(inject),
+    });
+    const out = new Uint8Array(sealed.size);
+    for (const i of order) {
+      const start = i * range_size;
+      if (start < sealed.size) out.set(await sealed.read(start, start + range_size), start);
+    }
+    return { envelope: enc(out), size: sealed.size, ranges: Math.ceil(sealed.size / range_size) };
+  },
+
+  /**
+   * chunksPump with a fake network: PUTs take `delay` ms, the listed chunks fail on the first run.
+   * Returns the order chunks were hashed in, the most PUTs seen at once, and what each run did.
+   */
+  async pumpScenario({ count, fail, delay }) {
+    const job = {
+      count,
+      received: new Set(),
+      hashed: 0,
+      parallel: new ParallelLimit(),
+      hashedOrder: [],
+      running: 0,
+      most: 0,
+      puts: [],
+      read: async (i) => new Uint8Array([i]),
+      pack: (bytes) => bytes[0],
+      hash: async (bytes) => job.hashedOrder.push(bytes[0]),
+      send: async (i, packed) => {
+        if (packed !== i) throw new Error("packed bytes of another chunk");
+        job.puts.push(i);
+        job.running += 1;
+        job.most = Math.max(job.most, job.running);
+        await new Promise((r) => setTimeout(r, delay));
+        job.running -= 1;
+        if (fail.includes(i) && !job.failedOnce?.has(i)) {
+          (job.failedOnce ??= new Set()).add(i);
+          throw new Error(`chunk ${i} lost`);
+        }
+      },
+    };
+    const runs = [];
+    for (let run = 0; run < 5 && job.received.size < count; run++) {
+      const before = job.puts.length;
+      try {
+        await chunksPump(job);
+        runs.push({ ok: true, puts: job.puts.slice(before) });
+      } catch (e) {
+        runs.push({ error: e.message, puts: job.puts.slice(before), limit: job.parallel.limit });
+      }
+    }
+    return { hashed: job.hashedOrder, most: job.most, runs, received: [...job.received].sort((a, b) => a - b) };
+  },
+
+  /** One hasher fed in uneven pieces and over a Blob; returns both digests and the kind that ran. */
+  async sha256Stream({ data, hasher, piece }) {
+    const bytes = dec(data);
+    const h = await createSha256({ prefer: hasher });
+    try {
+      for (let at = 0; at < bytes.length; at += piece) await h.update(bytes.subarray(at, at + piece));
+      const fed = sbe1.toHex(await h.digest());
+      const blob = sbe1.toHex(await h.hashBlob(new Blob([bytes])));
+      const again = sbe1.toHex(await h.digest()); // empty input after a blob: the state was reset
+      return { kind: h.kind, fed, blob, again };
+    } finally {
+      h.close();
+    }
   },
 
   /** Seal random documents with fresh browser bidder keys, and sign the digest. */
