@@ -1,0 +1,245 @@
+"""Evidence anyone can check: the offline verifier and /verify/ agree on good and tampered inputs (issue 15)."""
+
+import base64
+import hashlib
+import io
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from django.test import override_settings
+
+from tests.conftest import TEST_TSA_DIR
+from timestamps import docsign, pki
+from timestamps.chain import GENESIS, entry_body, entry_hash
+from timestamps.tsa import timestamp_digest, token_to_response
+
+ROOT = Path(__file__).resolve().parents[2]
+ENVELOPE = b"SBE1" + bytes(range(256)) * 64
+
+
+def run_verifier(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """The offline verifier in a clean environment: no Django settings, only the repository on the path."""
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(ROOT), "LANG": "C.UTF-8"}
+    return subprocess.run([sys.executable, "-s", "-m", "timestamps.verify", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+def failed_codes(output: str) -> set[str]:
+    return {line.split()[1].rstrip(":") for line in output.splitlines() if line.startswith("FAIL")}
+
+
+def sealed_pdf(text: str, signing: Path | None = None) -> bytes:
+    from trading.pdf import Para, pdf_document
+
+    with override_settings(TSA_DIR=TEST_TSA_DIR, SIGNING_DIR=str(signing) if signing else None):
+        return docsign.sign_pdf(pdf_document(title="开标记录", subtitle="Opening record", blocks=[Para(text)]),
+                                reason="test")
+
+
+def incremental_update(pdf: bytes) -> bytes:
+    from pyhanko.pdf_utils import generic
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+
+    writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
+    writer.root["/Lang"] = generic.TextStringObject("en")
+    writer.update_root()
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def flip(data: bytes, offset: int) -> bytes:
+    return data[:offset] + bytes([data[offset] ^ 0x01]) + data[offset + 1:]
+
+
+@pytest.fixture(scope="module")
+def evidence(tmp_path_factory) -> Path:
+    """Published certificates beside receipts and sealed PDFs, good and tampered."""
+    pki.ensure_tsa_keys(TEST_TSA_DIR)
+    docsign.ensure_signing_keys(TEST_TSA_DIR / "signing")
+    ev = tmp_path_factory.mktemp("evidence")
+    (ev / "certs.pem").write_bytes(pki.certs_pem(TEST_TSA_DIR))
+    (ev / "seal-ca.pem").write_bytes((TEST_TSA_DIR / "signing" / docsign.CA_FILE).read_bytes())
+    digest = hashlib.sha256(ENVELOPE).digest()
+    token = timestamp_digest(digest, directory=TEST_TSA_DIR)
+    (ev / "bid.sbe").write_bytes(ENVELOPE)
+    (ev / "receipt.tsr").write_bytes(token_to_response(token))
+    (ev / "receipt.json").write_text(json.dumps({
+        "bid_id": "B1", "section": "S1", "received_at": "2026-12-01T08:00:00+00:00", "digest": digest.hex(),
+        "timestamp_token": base64.b64encode(token).decode()}))
+    (ev / "token.der").write_bytes(token)
+    tsr = (ev / "receipt.tsr").read_bytes()
+    (ev / "flipped.tsr").write_bytes(flip(tsr, len(tsr) - 3))
+    (ev / "truncated.tsr").write_bytes(tsr[: len(tsr) // 2])
+    other = hashlib.sha256(b"another section's envelope").digest()
+    (ev / "other-section.tsr").write_bytes(token_to_response(timestamp_digest(other, directory=TEST_TSA_DIR)))
+    forged = ev / "forged-tsa"
+    pki.ensure_tsa_keys(forged)
+    (ev / "forged.tsr").write_bytes(token_to_response(timestamp_digest(digest, directory=forged)))
+    (ev / "forged-certs.pem").write_bytes(pki.certs_pem(forged))
+
+    pdf = sealed_pdf("开标记录 第一标段")
+    (ev / "sealed.pdf").write_bytes(pdf)
+    (ev / "appended.pdf").write_bytes(incremental_update(pdf))
+    (ev / "byte-changed.pdf").write_bytes(pdf.replace("第一标段".encode("utf-16-be"), "第二标段".encode("utf-16-be"))
+                                          if "第一标段".encode("utf-16-be") in pdf else flip(pdf, 12))
+    (ev / "truncated.pdf").write_bytes(pdf[: len(pdf) - 200])
+    forged_seal = ev / "forged-seal"
+    docsign.ensure_signing_keys(forged_seal)
+    (ev / "forged-seal.pdf").write_bytes(sealed_pdf("开标记录 第一标段", signing=forged_seal))
+    return ev
+
+
+@dataclass
+class Case:
+    name: str
+    cli: list[str]
+    web: dict
+    files: dict = field(default_factory=dict)
+    ok: bool = True
+    fails: set[str] = field(default_factory=set)
+
+
+CASES = [
+    Case("tsr with the envelope", ["receipt", "receipt.tsr", "--data", "bid.sbe"],
+         {"kind": "receipt", "digest": hashlib.sha256(ENVELOPE).hexdigest()}, {"receipt": "receipt.tsr"}),
+    Case("tsr with the digest", ["receipt", "receipt.tsr", "--digest", hashlib.sha256(ENVELOPE).hexdigest()],
+         {"kind": "receipt", "digest": hashlib.sha256(ENVELOPE).hexdigest().upper()}, {"receipt": "receipt.tsr"}),
+    Case("receipt.json alone", ["receipt", "receipt.json"], {"kind": "receipt"}, {"receipt": "receipt.json"}),
+    Case("bare token with the envelope", ["receipt", "token.der", "--data", "bid.sbe"],
+         {"kind": "receipt", "digest": hashlib.sha256(ENVELOPE).hexdigest()}, {"receipt": "token.der"}),
+    Case("sealed PDF", ["pdf", "sealed.pdf"], {"kind": "pdf"}, {"pdf": "sealed.pdf"}),
+    Case("flipped byte", ["receipt", "flipped.tsr", "--data", "bid.sbe"],
+         {"kind": "receipt", "digest": hashlib.sha256(ENVELOPE).hexdigest()}, {"receipt": "flipped.tsr"},
+         ok=False, fails={"signature"}),
+    Case("truncated receipt", ["receipt", "truncated.tsr", "--data", "bid.sbe"],
+         {"kind": "receipt", "digest": hashlib.sha256(ENVELOPE).hexdigest()}, {"receipt": "truncated.tsr"},
+         ok=False, fails={"token"}),
+    Case("another section's receipt", ["receipt", "other-section.tsr", "--data", "bid.sbe"],
+         {"kind": "receipt", "digest": hashlib.sha256(ENVELOPE).hexdigest()}, {"receipt": "other-section.tsr"},
+         ok=False, fails={"digest"}),
+    Case("token from a self-made TSA", ["receipt", "forged.tsr", "--data", "bid.sbe"],
+         {"kind": "receipt", "digest": hashlib.sha256(ENVELOPE).hexdigest()}, {"receipt": "forged.tsr"},
+         ok=False, fails={"signature"}),
+    Case("PDF with an incremental update appended", ["pdf", "appended.pdf"], {"kind": "pdf"},
+         {"pdf": "appended.pdf"}, ok=False, fails={"coverage"}),
+    Case("PDF with a byte changed", ["pdf", "byte-changed.pdf"], {"kind": "pdf"},
+         {"pdf": "byte-changed.pdf"}, ok=False),
+    Case("truncated PDF", ["pdf", "truncated.pdf"], {"kind": "pdf"}, {"pdf": "truncated.pdf"}, ok=False),
+    Case("PDF sealed under a self-made CA", ["pdf", "forged-seal.pdf"], {"kind": "pdf"},
+         {"pdf": "forged-seal.pdf"}, ok=False, fails={"chain"}),
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
+def test_offline_verifier_and_the_verify_page_agree(case, evidence, client):
+    offline = run_verifier(*case.cli, cwd=evidence)
+    assert offline.returncode in (0, 1), offline.stderr
+    assert (offline.returncode == 0) is case.ok, offline.stdout
+    assert offline.stdout.strip().splitlines()[-1] == ("VERIFIED" if case.ok else "NOT VERIFIED")
+
+    files = {name: io.BytesIO((evidence / path).read_bytes()) for name, path in case.files.items()}
+    for name, path in case.files.items():
+        files[name].name = path
+    response = client.post("/verify/", {**case.web, **files}, HTTP_ACCEPT="application/json")
+    assert response.status_code == 200, response.content
+    online = response.json()
+    failed_online = {check["code"] for check in online["checks"] if not check["ok"]}
+    assert online["ok"] is case.ok
+    assert failed_online == failed_codes(offline.stdout)
+    assert case.fails <= failed_online
+    if case.ok:
+        assert online["signed_at"] and online["certificates"]
+        assert all(cert["fingerprint"] in offline.stdout for cert in online["certificates"])
+
+
+def test_receipt_against_a_self_made_ca_chain_fails(evidence):
+    result = run_verifier("receipt", "receipt.tsr", "--data", "bid.sbe", "--certs", "forged-certs.pem",
+                          cwd=evidence)
+    assert result.returncode == 1 and failed_codes(result.stdout) == {"signature"}, result.stdout
+
+
+def test_sealed_pdf_against_a_self_made_seal_ca_fails(evidence):
+    docsign.ensure_signing_keys(evidence / "other-seal")
+    result = run_verifier("pdf", "sealed.pdf", "--seal-ca", str(evidence / "other-seal" / docsign.CA_FILE),
+                          cwd=evidence)
+    assert result.returncode == 1 and "chain" in failed_codes(result.stdout), result.stdout
+
+
+def test_the_offline_verifier_loads_no_django_and_opens_no_socket(evidence):
+    script = (
+        "import socket, sys\n"
+        "def refuse(*a, **k): raise OSError('network used')\n"
+        "socket.socket.connect = refuse; socket.create_connection = refuse; socket.getaddrinfo = refuse\n"
+        "from timestamps.verify import main\n"
+        "codes = [main(['receipt', 'receipt.tsr', '--data', 'bid.sbe']), main(['pdf', 'sealed.pdf'])]\n"
+        "assert not any(m == 'django' or m.startswith('django.') for m in sys.modules), 'django imported'\n"
+        "sys.exit(max(codes))\n"
+    )
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(ROOT)}
+    result = subprocess.run([sys.executable, "-s", "-c", script], cwd=evidence, env=env, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_missing_certificates_are_a_usage_error_not_a_pass(tmp_path, evidence):
+    (tmp_path / "receipt.tsr").write_bytes((evidence / "receipt.tsr").read_bytes())
+    result = run_verifier("receipt", "receipt.tsr", "--digest", "00" * 32, cwd=tmp_path)
+    assert result.returncode == 2 and "certs.pem" in result.stderr
+
+
+# -- ledger anchors ----------------------------------------------------------------------------
+
+
+def ledger_segment(count: int) -> list[dict]:
+    entries, prev = [], GENESIS
+    for seq in range(1, count + 1):
+        body = entry_body(seq=seq, at=datetime(2026, 12, 1, 8, 0, seq, tzinfo=UTC), actor="system", ip="",
+                          action="test.event", object_type="bidding.bid", object_id=f"B{seq}", data={"n": seq})
+        digest = entry_hash(prev, body)
+        entries.append({**body, "prev_hash": prev, "hash": digest})
+        prev = digest
+    return entries
+
+
+@pytest.fixture
+def anchored(tmp_path, evidence) -> Path:
+    entries = ledger_segment(5)
+    head = entries[-1]["hash"]
+    token = timestamp_digest(bytes.fromhex(head), directory=TEST_TSA_DIR)
+    (tmp_path / "anchor.json").write_text(json.dumps({"seq": 5, "head_hash": head,
+                                                      "token": base64.b64encode(token).decode()}))
+    (tmp_path / "ledger.jsonl").write_text("".join(json.dumps(e, ensure_ascii=False) + "\n" for e in entries))
+    (tmp_path / "certs.pem").write_bytes((evidence / "certs.pem").read_bytes())
+    return tmp_path
+
+
+def test_ledger_anchor_and_its_segment_verify(anchored):
+    result = run_verifier("ledger-anchor", "anchor.json", "--segment", "ledger.jsonl", cwd=anchored)
+    assert result.returncode == 0, result.stdout
+    assert "OK   segment" in result.stdout
+
+
+def test_an_edited_ledger_entry_is_named(anchored):
+    lines = (anchored / "ledger.jsonl").read_text().splitlines()
+    entry = json.loads(lines[2])
+    entry["data"] = {"n": 99}
+    lines[2] = json.dumps(entry)
+    (anchored / "ledger.jsonl").write_text("\n".join(lines) + "\n")
+    result = run_verifier("ledger-anchor", "anchor.json", "--segment", "ledger.jsonl", cwd=anchored)
+    assert result.returncode == 1 and "FAIL segment: entry 3 was changed" in result.stdout
+
+
+def test_an_anchor_with_a_changed_head_hash_fails(anchored):
+    anchor = json.loads((anchored / "anchor.json").read_text())
+    anchor["head_hash"] = "f" * 64
+    (anchored / "anchor.json").write_text(json.dumps(anchor))
+    result = run_verifier("ledger-anchor", "anchor.json", cwd=anchored)
+    assert result.returncode == 1 and "digest" in failed_codes(result.stdout)
