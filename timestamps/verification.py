@@ -194,7 +194,8 @@ def hex_digest_read(text: str) -> bytes:
 
 def pdf_verify(*, pdf: bytes, seal_ca_pem: bytes, tsa_certs_pem: bytes) -> Verdict:
     """Check a sealed PDF: signature valid, file unmodified since, signer chains to the seal CA, timestamp valid."""
-    from timestamps.docsign import verify_pdf_against  # pyHanko is slow to import; only PDFs need it
+    # pyHanko is slow to import and only PDFs need it.
+    from timestamps.docsign import verify_pdf_against
 
     verdict = Verdict("pdf")
     seal_roots = [c for c in load_certificates(seal_ca_pem) if _is_self_signed_ca(c)]

@@ -6,23 +6,16 @@ come from the server's key directories instead of the command line.
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_safe
 
-from timestamps.docsign import CA_FILE as SEAL_CA_FILE
-from timestamps.docsign import ensure_signing_keys, signing_dir
-from timestamps.pki import certs_pem, ensure_tsa_keys
+from timestamps.published import published_certificates, seal_ca_pem, tsa_chain_pem
 from timestamps.verification import (
     Verdict,
-    fingerprint,
     hex_digest_read,
-    load_certificates,
     pdf_verify,
     receipt_json_read,
     receipt_verify,
@@ -53,19 +46,6 @@ class _BadInput(Exception):
         self.message, self.status = message, status
 
 
-def tsa_chain_pem() -> bytes:
-    if not settings.PRODUCTION:
-        ensure_tsa_keys(Path(settings.TSA_DIR))
-    return certs_pem(Path(settings.TSA_DIR))
-
-
-def seal_ca_pem() -> bytes:
-    directory = signing_dir()
-    if not settings.PRODUCTION:
-        ensure_signing_keys(directory)
-    return (directory / SEAL_CA_FILE).read_bytes()
-
-
 @require_safe
 def seal_ca_view(request: HttpRequest) -> HttpResponse:
     """GET /tsa/seal-ca.pem: the CA that issues the platform's PDF seal certificate."""
@@ -75,28 +55,19 @@ def seal_ca_view(request: HttpRequest) -> HttpResponse:
     return response
 
 
-def published_certificates(request: HttpRequest) -> list[dict[str, str]]:
-    """Every certificate a verifier needs, with its stable URL and SHA-256 fingerprint."""
-    tsa_cert, tsa_ca = load_certificates(tsa_chain_pem())
-    (seal_ca,) = load_certificates(seal_ca_pem())
-    tsa_url = request.build_absolute_uri("/tsa/certs.pem")
-    seal_url = request.build_absolute_uri("/tsa/seal-ca.pem")
-    return [
-        {"role": _("Timestamp authority (TSA) certificate"), "url": tsa_url, "cert": tsa_cert},
-        {"role": _("TSA root CA"), "url": tsa_url, "cert": tsa_ca},
-        {"role": _("PDF seal root CA"), "url": seal_url, "cert": seal_ca},
-    ]
-
-
-def _described(entries: list[dict]) -> list[dict[str, str]]:
-    return [{**entry, "subject": entry["cert"].subject.rfc4514_string(), "fingerprint": fingerprint(entry["cert"]),
-             "not_after": entry["cert"].not_valid_after_utc} for entry in entries]
+ROLE_NAMES = {
+    "tsa": gettext_lazy("Timestamp authority (TSA) certificate"),
+    "tsa_ca": gettext_lazy("TSA root CA"),
+    "seal_ca": gettext_lazy("PDF seal root CA"),
+}
 
 
 @require_safe
 def certificates_view(request: HttpRequest) -> HttpResponse:
-    return render(request, "timestamps/certificates.html",
-                  {"certificates": _described(published_certificates(request))})
+    certificates = [{"role": ROLE_NAMES[cert.role], "url": request.build_absolute_uri(cert.path),
+                     "subject": cert.subject, "fingerprint": cert.fingerprint}
+                    for cert in published_certificates()]
+    return render(request, "timestamps/certificates.html", {"certificates": certificates})
 
 
 @require_http_methods(["GET", "HEAD", "POST"])

@@ -243,3 +243,139 @@ def test_an_anchor_with_a_changed_head_hash_fails(anchored):
     (anchored / "anchor.json").write_text(json.dumps(anchor))
     result = run_verifier("ledger-anchor", "anchor.json", cwd=anchored)
     assert result.returncode == 1 and "digest" in failed_codes(result.stdout)
+
+
+# -- the public pages --------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("language, failed, what", [("zh-hans", "未通过验证", "信封摘要"),
+                                                    ("en", "Not verified", "Envelope digest")])
+def test_the_verify_page_names_what_failed_in_the_users_language_without_login(client, evidence, language,
+                                                                                  failed, what):
+    assert client.get("/verify/", HTTP_ACCEPT_LANGUAGE=language).status_code == 200
+    receipt = io.BytesIO((evidence / "other-section.tsr").read_bytes())
+    receipt.name = "receipt.tsr"
+    html = client.post("/verify/", {"kind": "receipt", "receipt": receipt,
+                                    "digest": hashlib.sha256(ENVELOPE).hexdigest()},
+                       HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    verdict = html[html.index('id="verify-result"'):]
+    assert failed in verdict and what in verdict[: verdict.index("</div>")]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("language, text", [("zh-hans", "64"), ("en", "64 hexadecimal characters")])
+def test_a_bad_digest_or_missing_file_is_a_clear_400(client, evidence, language, text):
+    receipt = io.BytesIO((evidence / "receipt.tsr").read_bytes())
+    receipt.name = "receipt.tsr"
+    response = client.post("/verify/", {"kind": "receipt", "receipt": receipt, "digest": "xyz"},
+                           HTTP_ACCEPT_LANGUAGE=language)
+    assert response.status_code == 400 and text in response.content.decode()
+    missing = client.post("/verify/", {"kind": "pdf"}, HTTP_ACCEPT="application/json")
+    assert missing.status_code == 400 and missing.json()["error"]
+
+
+@pytest.mark.django_db
+def test_an_oversized_upload_is_refused_with_413(client, monkeypatch):
+    from timestamps import web
+
+    monkeypatch.setattr(web, "TOKEN_MAX_BYTES", 100)
+    receipt = io.BytesIO(b"0" * 101)
+    receipt.name = "receipt.tsr"
+    response = client.post("/verify/", {"kind": "receipt", "receipt": receipt, "digest": "00" * 32},
+                           HTTP_ACCEPT="application/json", HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 413 and "at most 0 KiB" in response.json()["error"]
+
+
+@pytest.mark.django_db
+def test_certificates_are_published_with_their_fingerprints(client):
+    from cryptography import x509
+
+    from timestamps.verification import fingerprint
+
+    chain = client.get("/tsa/certs.pem").content
+    seal = client.get("/tsa/seal-ca.pem").content
+    for language in ("zh-hans", "en"):
+        html = client.get("/certificates/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
+        for cert in [*x509.load_pem_x509_certificates(chain), x509.load_pem_x509_certificate(seal)]:
+            assert fingerprint(cert) in html
+    assert seal == (TEST_TSA_DIR / "signing" / docsign.CA_FILE).read_bytes()
+
+
+# -- the receipt bundle and the receipt PDF ----------------------------------------------------
+
+
+@pytest.fixture
+def bid_receipt(api):
+    from tests.bidflow import bid_through_api, kit_for
+    from tests.factories import bidder_user, publish_section, register
+
+    section = publish_section()
+    user = bidder_user()
+    register(section, user)
+    kit = kit_for(api, user)
+    receipt, envelope = bid_through_api(api, kit, section)
+    return section, kit, receipt, envelope
+
+
+def openssl_ok(*args: str, cwd: Path) -> bool:
+    result = subprocess.run(["openssl", *args], cwd=cwd, capture_output=True, text=True)
+    return "Verification: OK" in result.stdout
+
+
+@pytest.mark.django_db
+def test_the_receipt_bundle_passes_openssl_with_the_data_and_with_the_digest(api, bid_receipt, tmp_path):
+    import shlex
+    import zipfile
+
+    _, kit, receipt, envelope = bid_receipt
+    response = api.get(f"/api/v1/bids/{receipt['bid_id']}/receipt.zip", **kit.auth)
+    assert response.status_code == 200 and response["Content-Type"] == "application/zip"
+    with zipfile.ZipFile(io.BytesIO(response.content)) as bundle:
+        assert set(bundle.namelist()) == {"receipt.json", "receipt.tsr", "certs.pem", "seal-ca.pem",
+                                          "digest.sha256", "README.txt"}
+        bundle.extractall(tmp_path)
+    assert json.loads((tmp_path / "receipt.json").read_text()) == receipt
+    (tmp_path / f"bid-{receipt['bid_id']}.sbe").write_bytes(envelope)
+    assert subprocess.run(["sha256sum", "-c", "digest.sha256"], cwd=tmp_path).returncode == 0
+    readme = (tmp_path / "README.txt").read_text()
+    commands = [line.strip() for line in readme.splitlines() if line.strip().startswith("openssl ts -verify")]
+    assert len(commands) == 2 and any("-data" in c for c in commands) and any("-digest" in c for c in commands)
+    for command in commands:
+        assert openssl_ok(*shlex.split(command)[1:], cwd=tmp_path), command
+    (tmp_path / f"bid-{receipt['bid_id']}.sbe").write_bytes(envelope + b"x")
+    assert not openssl_ok(*shlex.split(commands[0])[1:], cwd=tmp_path)
+    assert run_verifier("receipt", "receipt.json", cwd=tmp_path).returncode == 0
+
+
+@pytest.mark.django_db
+def test_another_bidder_cannot_download_the_bundle(api, bid_receipt):
+    from tests.bidflow import kit_for
+    from tests.factories import bidder_user
+
+    _, _, receipt, _ = bid_receipt
+    stranger = kit_for(api, bidder_user())
+    assert api.get(f"/api/v1/bids/{receipt['bid_id']}/receipt.zip", **stranger.auth).status_code == 404
+    assert api.get(f"/api/v1/bids/{receipt['bid_id']}/receipt.zip").status_code in (401, 403, 404)
+
+
+@pytest.mark.django_db
+def test_the_receipt_pdf_prints_the_commands_fingerprints_and_section_code(api, bid_receipt, tmp_path):
+    from timestamps.published import published_certificates
+
+    section, kit, receipt, _ = bid_receipt
+    pdf = api.get(f"/api/v1/bids/{receipt['bid_id']}/receipt.pdf", **kit.auth).content
+    (tmp_path / "receipt.pdf").write_bytes(pdf)
+    text = subprocess.run(["pdftotext", "-raw", "receipt.pdf", "-"], cwd=tmp_path, capture_output=True,
+                          text=True, check=True).stdout
+    flat = " ".join(text.split())
+    assert f"{section.project.code}-{section.number} {section.title}" in flat
+    assert section.public_id not in flat.replace(receipt["bid_id"], "")
+    assert "openssl ts -verify -data" in flat and "-in receipt.tsr -CAfile certs.pem" in flat
+    assert f"openssl ts -verify -digest {receipt['digest']}".replace(" ", "") in flat.replace(" ", "")
+    compact = flat.replace(" ", "")
+    for cert in published_certificates():
+        assert cert.fingerprint in compact and cert.path in compact
+    (tmp_path / "certs.pem").write_bytes(pki.certs_pem(TEST_TSA_DIR))
+    (tmp_path / "seal-ca.pem").write_bytes((TEST_TSA_DIR / "signing" / docsign.CA_FILE).read_bytes())
+    assert run_verifier("pdf", "receipt.pdf", cwd=tmp_path).returncode == 0
