@@ -75,7 +75,7 @@ class SignatureReport:
     timestamp_valid: bool
     problems: list[str] = field(default_factory=list)
     # (check name, passed, what it found), in the order they were made
-    checks: list[tuple[str, bool, str]] = field(default_factory=list)
+    checks: list[tuple[str, bool, str]] = field(default_factory=list, compare=False)
 
 
 @dataclass(frozen=True)
