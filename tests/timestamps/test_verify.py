@@ -379,3 +379,27 @@ def test_the_receipt_pdf_prints_the_commands_fingerprints_and_section_code(api, 
     (tmp_path / "certs.pem").write_bytes(pki.certs_pem(TEST_TSA_DIR))
     (tmp_path / "seal-ca.pem").write_bytes((TEST_TSA_DIR / "signing" / docsign.CA_FILE).read_bytes())
     assert run_verifier("pdf", "receipt.pdf", cwd=tmp_path).returncode == 0
+
+
+@pytest.mark.django_db
+def test_the_ledger_export_verifies_offline_and_an_edited_entry_is_named(tmp_path):
+    from django.core.management import call_command
+
+    from timestamps.anchors import ledger_anchor
+    from timestamps.ledger import ledger_append
+
+    for i in range(4):
+        ledger_append(action="test.event", actor="tester", obj=("test", str(i)), data={"i": i, "名": "值"})
+    anchor = ledger_anchor(force=True)
+    ledger_append(action="test.after", actor="tester")  # after the anchor: not exported
+    call_command("ledger_export", str(tmp_path / "good"), stdout=io.StringIO())
+    result = run_verifier("ledger-anchor", "anchor.json", "--segment", "ledger.jsonl", cwd=tmp_path / "good")
+    assert result.returncode == 0, result.stdout
+    assert len((tmp_path / "good" / "ledger.jsonl").read_text().splitlines()) == anchor.seq
+
+    lines = (tmp_path / "good" / "ledger.jsonl").read_text().splitlines()
+    edited = json.loads(lines[1])
+    edited["actor"] = "someone-else"
+    (tmp_path / "good" / "ledger.jsonl").write_text("\n".join([lines[0], json.dumps(edited), *lines[2:]]) + "\n")
+    result = run_verifier("ledger-anchor", "anchor.json", "--segment", "ledger.jsonl", cwd=tmp_path / "good")
+    assert result.returncode == 1 and "FAIL segment: entry 2 was changed" in result.stdout
