@@ -403,3 +403,41 @@ def test_the_ledger_export_verifies_offline_and_an_edited_entry_is_named(tmp_pat
     (tmp_path / "good" / "ledger.jsonl").write_text("\n".join([lines[0], json.dumps(edited), *lines[2:]]) + "\n")
     result = run_verifier("ledger-anchor", "anchor.json", "--segment", "ledger.jsonl", cwd=tmp_path / "good")
     assert result.returncode == 1 and "FAIL segment: entry 2 was changed" in result.stdout
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_browser_hashes_the_envelope_and_never_uploads_it(live_server, evidence, monkeypatch):
+    from playwright.sync_api import sync_playwright
+
+    from tests.services import chromium_args, require_chromium
+    from timestamps import web
+
+    require_chromium()
+    posted: list[tuple[list[str], int]] = []
+    verify_upload = web._verify_upload
+
+    def recording(request):  # the live server runs in this process: see what really arrived
+        posted.append((sorted(request.FILES), int(request.META["CONTENT_LENGTH"])))
+        return verify_upload(request)
+
+    monkeypatch.setattr(web, "_verify_upload", recording)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=chromium_args())
+        page = browser.new_page(locale="zh-CN")
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.on("console", lambda m: errors.append(m.text) if "Content Security Policy" in m.text else None)
+        try:
+            page.goto(f"{live_server.url}/verify/")
+            page.set_input_files("#verify-envelope", str(evidence / "bid.sbe"))
+            page.wait_for_function("document.getElementById('verify-digest').value.length === 64")
+            assert page.input_value("#verify-digest") == hashlib.sha256(ENVELOPE).hexdigest()
+            page.set_input_files("#verify-receipt", str(evidence / "receipt.tsr"))
+            page.click("#verify-receipt-form button[type=submit]")
+            page.wait_for_selector("#verify-result")
+            result = page.inner_text("#verify-result")
+        finally:
+            browser.close()
+    assert "验证通过" in result and not errors, errors
+    (files, length), = posted
+    assert files == ["receipt"] and length < len(ENVELOPE)
