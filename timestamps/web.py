@@ -6,6 +6,8 @@ come from the server's key directories instead of the command line.
 
 from __future__ import annotations
 
+import logging
+
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
@@ -21,6 +23,7 @@ from timestamps.verification import (
     receipt_verify,
 )
 
+logger = logging.getLogger(__name__)
 TOKEN_MAX_BYTES = 64 * 1024
 PDF_MAX_BYTES = 20 * 1024 * 1024
 
@@ -49,7 +52,12 @@ class _BadInput(Exception):
 @require_safe
 def seal_ca_view(request: HttpRequest) -> HttpResponse:
     """GET /tsa/seal-ca.pem: the CA that issues the platform's PDF seal certificate."""
-    response = HttpResponse(seal_ca_pem(), content_type="application/x-pem-file")
+    try:
+        pem = seal_ca_pem()
+    except OSError:
+        logger.exception("document signing keys unavailable")
+        return HttpResponse("seal CA unavailable\n", status=503, content_type="text/plain; charset=utf-8")
+    response = HttpResponse(pem, content_type="application/x-pem-file")
     response["Content-Disposition"] = 'inline; filename="seal-ca.pem"'
     response["Cache-Control"] = "public, max-age=3600"
     return response
