@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from bidding.models import Bid, OpeningKey, OpeningRoom
-from bidding.receipts import receipt_pdf
+from bidding.receipts import receipt_bundle, receipt_pdf
 from bidding.services import bids, keys, uploads
 from trading.api.views import parsed
 from trading.files import open_stored
@@ -123,9 +123,25 @@ class ReceiptPdfView(APIView):
     @extend_schema(responses={(200, "application/pdf"): bytes})
     def get(self, request, bid_id):
         bid = bids.bid_for(user=request.user, bid_id=bid_id)
-        response = HttpResponse(receipt_pdf(bid), content_type="application/pdf")
+        response = HttpResponse(receipt_pdf(bid, base_url=_base_url(request)), content_type="application/pdf")
         response["Content-Disposition"] = f'attachment; filename="receipt-{bid.public_id}.pdf"'
         return response
+
+
+class ReceiptBundleView(APIView):
+    """回执包: everything needed to verify the receipt offline, for the bidder's own bid only."""
+
+    @extend_schema(responses={(200, "application/zip"): bytes})
+    def get(self, request, bid_id):
+        bid = bids.bid_for(user=request.user, bid_id=bid_id)
+        bundle = receipt_bundle(bid, receipt=bids.receipt(bid), base_url=_base_url(request))
+        response = HttpResponse(bundle, content_type="application/zip")
+        response["Content-Disposition"] = f'attachment; filename="receipt-{bid.public_id}.zip"'
+        return response
+
+
+def _base_url(request) -> str:
+    return request.build_absolute_uri("/").rstrip("/")
 
 
 class ReceiptTokenView(APIView):

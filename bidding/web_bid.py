@@ -125,6 +125,7 @@ def bid_page(request, section_id: str):
             "bid": reverse("api-bid", args=["BID"]),
             "receipt_pdf": reverse("api-bid-receipt-pdf", args=["BID"]),
             "receipt_tsr": reverse("api-bid-receipt-tsr", args=["BID"]),
+            "receipt_zip": reverse("api-bid-receipt-zip", args=["BID"]),
         },
         "lang": translation.get_language(),
     }

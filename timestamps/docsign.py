@@ -74,6 +74,8 @@ class SignatureReport:
     signed_at: dt.datetime | None
     timestamp_valid: bool
     problems: list[str] = field(default_factory=list)
+    # (check name, passed, what it found), in the order they were made
+    checks: list[tuple[str, bool, str]] = field(default_factory=list, compare=False)
 
 
 @dataclass(frozen=True)
@@ -271,20 +273,27 @@ def sign_pdf(
 
 def verify_pdf(pdf_bytes: bytes) -> SignatureReport:
     """Check the PDF's last signature against the platform's signing CA and TSA CA."""
-    try:
-        reader = PdfFileReader(io.BytesIO(pdf_bytes), strict=False)
-        embedded = reader.embedded_signatures
-    except Exception as exc:  # pyHanko raises PdfReadError, ValueError, KeyError... on junk
-        return _invalid(f"not a readable PDF: {exc}")
-    if not embedded:
-        return _invalid("the PDF carries no signature")
-
     identity = _load_identity(signing_dir())
     tsa_ca = asn1_x509.Certificate.load(
         load_tsa(_tsa_dir()).ca_cert.public_bytes(serialization.Encoding.DER)
     )
+    return verify_pdf_against(pdf_bytes, seal_ca=identity.ca_cert, tsa_ca=tsa_ca)
+
+
+def verify_pdf_against(
+    pdf_bytes: bytes, *, seal_ca: asn1_x509.Certificate, tsa_ca: asn1_x509.Certificate
+) -> SignatureReport:
+    """Check the PDF's last signature against the given seal CA and TSA CA; no Django, no network."""
+    try:
+        reader = PdfFileReader(io.BytesIO(pdf_bytes), strict=False)
+        embedded = reader.embedded_signatures
+    except Exception as exc:  # pyHanko raises PdfReadError, ValueError, KeyError... on junk
+        return _invalid(f"not a readable PDF: {exc}", check="pdf")
+    if not embedded:
+        return _invalid("the PDF carries no signature", check="pdf")
+
     # Separate roots: only the seal certificate may sign, only the TSA certificate may stamp.
-    signer_context = _validation_context(identity.ca_cert)
+    signer_context = _validation_context(seal_ca)
     ts_context = _validation_context(tsa_ca)
     sig = embedded[-1]
     try:
@@ -294,32 +303,33 @@ def verify_pdf(pdf_bytes: bytes) -> SignatureReport:
             )
         )
     except Exception as exc:  # a mangled CMS blob or byte range surfaces as many error types
-        return _invalid(f"signature {sig.field_name!r} cannot be validated: {exc}")
+        return _invalid(f"signature {sig.field_name!r} cannot be validated: {exc}", check="signature")
     return _report(status, field_name=sig.field_name)
 
 
 def _report(status: PdfSignatureStatus, *, field_name: str) -> SignatureReport:
-    problems = []
-    if not status.intact:
-        problems.append("the signed bytes were altered after signing (digest mismatch)")
-    if not status.valid:
-        problems.append("the signature value does not verify")
-    if status.intact and status.valid and not status.trusted:
-        indic = status.trust_problem_indic
-        problems.append(
-            "the signer certificate does not chain to the platform signing CA"
-            + (f" ({indic.standard_name})" if indic else "")
-        )
-    if status.coverage != SignatureCoverageLevel.ENTIRE_FILE:
-        problems.append(f"content was added after signature {field_name!r} (incremental update)")
-
     ts = status.timestamp_validity
     timestamp_valid = bool(ts and ts.intact and ts.valid and ts.trusted)
-    if ts is None:
-        problems.append("the signature has no timestamp")
-    elif not timestamp_valid:
-        problems.append("the signature timestamp does not verify against the platform TSA")
-
+    indic = status.trust_problem_indic
+    checks = [
+        ("intact", bool(status.intact), "the signed bytes are unchanged",
+         "the signed bytes were altered after signing (digest mismatch)"),
+        ("signature", bool(status.valid), "the signature value verifies",
+         "the signature value does not verify"),
+        ("chain", bool(status.trusted),
+         "the signer certificate chains to the seal CA",
+         "the signer certificate does not chain to the platform signing CA"
+         + (f" ({indic.standard_name})" if indic else "")),
+        ("coverage", status.coverage == SignatureCoverageLevel.ENTIRE_FILE,
+         "the signature covers the whole file",
+         f"content was added after signature {field_name!r} (incremental update)"),
+        ("timestamp", timestamp_valid, "the signature timestamp verifies against the TSA",
+         "the signature has no timestamp" if ts is None
+         else "the signature timestamp does not verify against the platform TSA"),
+    ]
+    if not (status.intact and status.valid):
+        del checks[2]  # trust is meaningless for a broken signature
+    problems = [bad for _, ok, _, bad in checks if not ok]
     subject = status.signing_cert.subject.native
     return SignatureReport(
         valid=not problems,
@@ -328,6 +338,7 @@ def _report(status: PdfSignatureStatus, *, field_name: str) -> SignatureReport:
         signed_at=ts.timestamp if ts else status.signer_reported_dt,
         timestamp_valid=timestamp_valid,
         problems=problems,
+        checks=[(name, ok, good if ok else bad) for name, ok, good, bad in checks],
     )
 
 
@@ -336,7 +347,7 @@ def _validation_context(root: asn1_x509.Certificate) -> ValidationContext:
     return ValidationContext(trust_roots=[root], allow_fetching=False, revocation_mode="soft-fail")
 
 
-def _invalid(problem: str) -> SignatureReport:
+def _invalid(problem: str, *, check: str) -> SignatureReport:
     return SignatureReport(
         valid=False,
         intact=False,
@@ -344,6 +355,7 @@ def _invalid(problem: str) -> SignatureReport:
         signed_at=None,
         timestamp_valid=False,
         problems=[problem],
+        checks=[(check, False, problem)],
     )
 
 
@@ -369,4 +381,5 @@ __all__ = [
     "sign_pdf",
     "signing_dir",
     "verify_pdf",
+    "verify_pdf_against",
 ]

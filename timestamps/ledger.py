@@ -6,40 +6,18 @@ UTF-8 characters unescaped.
 """
 
 import contextvars
-import hashlib
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from django.db import models, transaction
 from django.utils import timezone
 
+from timestamps.chain import GENESIS, canonical_json, entry_body, entry_hash
 from timestamps.models import LedgerAnchor, LedgerEntry, LedgerHead
 
-GENESIS = "0" * 64
 current_ip: contextvars.ContextVar[str] = contextvars.ContextVar("current_ip", default="")
-
-
-def canonical_json(value: Any) -> bytes:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str).encode()
-
-
-def entry_body(*, seq: int, at: datetime, actor: str, ip: str, action: str,
-               object_type: str, object_id: str, data: dict) -> dict:
-    return {
-        "seq": seq,
-        "at": at.astimezone(UTC).isoformat(timespec="microseconds"),
-        "actor": actor,
-        "ip": ip,
-        "action": action,
-        "object": {"type": object_type, "id": object_id},
-        "data": data,
-    }
-
-
-def entry_hash(prev_hash: str, body: dict) -> str:
-    return hashlib.sha256(prev_hash.encode("ascii") + canonical_json(body)).hexdigest()
 
 
 def _actor_name(actor: Any) -> str:

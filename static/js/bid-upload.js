@@ -476,6 +476,7 @@ async function loadMine() {
     setText($("c-digest"), current.digest);
     $("c-pdf").href = url(config.api.receipt_pdf, current.bid_id);
     $("c-tsr").href = url(config.api.receipt_tsr, current.bid_id);
+    $("c-zip").href = url(config.api.receipt_zip, current.bid_id);
     const withdraw = $("withdraw-btn");
     if (withdraw) {
       show(withdraw, current.status === "submitted" && config.open);
@@ -808,6 +809,7 @@ function showReceipt(receipt) {
   setText($("r-digest"), receipt.digest);
   $("r-pdf").href = url(config.api.receipt_pdf, receipt.bid_id);
   $("r-tsr").href = url(config.api.receipt_tsr, receipt.bid_id);
+  $("r-zip").href = url(config.api.receipt_zip, receipt.bid_id);
   show($("receipt"));
   $("receipt").scrollIntoView({ behavior: "smooth", block: "start" });
 }
