@@ -95,10 +95,17 @@ def _section(agency_user: User, *, code: str, name: str, owner: str, category: s
     return Section.objects.get(pk=section.pk)
 
 
+def _opening_watchable(section: Section, now) -> bool:
+    """Under way and still in its decryption window: a restart keeps it rather than adding another."""
+    window = timedelta(minutes=section.opening_minutes("decrypt_minutes"))
+    return section.status == Section.Status.OPENING and now < section.bid_deadline + window
+
+
 def live_section(agency_user: User, bidders: list[User], *, now) -> Section:
     """The live demo opening: a voluntary tender (R01 does not apply) whose deadline is minutes away.
 
-    Reused while its deadline is ahead or its opening is under way; once that is over a fresh section is added."""
+    Reused while its deadline is ahead or its decryption window is open; after that (a stopped platform included)
+    a fresh section is added and the old opening ends on its own."""
     project = Project.objects.filter(code=LIVE_PROJECT).first() or projects.project_register(
         user=agency_user, code=LIVE_PROJECT, name="西溪湿地游客中心导视系统更新", owner_name="杭州西溪湿地公园管理委员会",
         category="construction", funding="state", estimated_price="1800000.00", must_tender=False,
@@ -106,7 +113,7 @@ def live_section(agency_user: User, bidders: list[User], *, now) -> Section:
         description="估算价180万元，低于依法必须招标的限额（施工单项400万元），不属于依法必须招标的项目；"
                     "招标人自愿公开招标，演示不见面开标。")
     latest = project.sections.order_by("-number").first()
-    if latest is not None and (latest.bid_deadline > now or latest.status == Section.Status.OPENING):
+    if latest is not None and (latest.bid_deadline > now or _opening_watchable(latest, now)):
         return latest
     start = now - timedelta(minutes=1)
     section = projects.section_create(
@@ -181,6 +188,7 @@ def seed_demo(*, notes: list[str] | None = None) -> list[Account]:
             notes.extend(lines)
     if notes is not None:
         opening = timezone.localtime(live.bid_deadline).strftime("%H:%M")
-        notes.insert(0, f"Live demo opening: at {opening} (Beijing time), log in as agency1 to host the opening, "
+        when = f"at {opening}" if live.bid_deadline > now else f"under way since {opening}"
+        notes.insert(0, f"Live demo opening: {when} (Beijing time), log in as agency1 to host the opening, "
                         f"or as bidder1 to decrypt: /sections/{live.public_id}/opening/")
     return accounts

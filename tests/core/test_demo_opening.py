@@ -143,3 +143,16 @@ def test_the_robot_is_off_when_the_setting_is_off(settings):
     assert OpeningRoom.objects.get(section=section).phase == OpeningRoom.Phase.DECRYPTION
     assert decrypted_usernames(section) == set()
     assert "演示机器人" not in output
+
+
+def test_a_restart_during_the_opening_keeps_it_and_a_stale_one_is_replaced():
+    seed()
+    first = live_section()
+    sweep_past_deadline(first)
+    with time_machine.travel(first.bid_deadline + timedelta(minutes=2), tick=False):
+        output = seed()
+    assert live_section().pk == first.pk and "under way since" in output
+    with time_machine.travel(first.bid_deadline + timedelta(minutes=11), tick=False):  # the platform was stopped
+        seed()
+    assert live_section().pk != first.pk
+    assert Bid.objects.filter(section=live_section(), status=Bid.Status.SUBMITTED).count() == 4
