@@ -13,6 +13,7 @@ class BiddingConfig(AppConfig):
         signals.section_deadline_moved.connect(receivers.section_deadline_moved,
                                                dispatch_uid="bidding.section_deadline_moved")
         signals.section_opening.connect(receivers.section_opening, dispatch_uid="bidding.section_opening")
+        signals.demo_seeded.connect(receivers.demo_seeded, dispatch_uid="bidding.demo_seeded")
         for sweep in (receivers.sweep_opening_rooms, receivers.sweep_orphaned_bid_files,
-                      receivers.sweep_abandoned_uploads):
+                      receivers.sweep_abandoned_uploads, receivers.sweep_demo_robot):
             signals.periodic_sweep.connect(sweep, dispatch_uid=f"bidding.{sweep.__name__}")

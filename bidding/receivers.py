@@ -29,3 +29,17 @@ def sweep_orphaned_bid_files(sender, *, now, **kwargs):
 
 def sweep_abandoned_uploads(sender, *, now, **kwargs):
     return uploads.sweep_abandoned_uploads(now=now)
+
+
+def demo_seeded(sender, *, live_section=None, **kwargs) -> list[str]:
+    """seed_demo: bidder1-bidder4's keys, backups and sealed bids in the live demo section."""
+    from bidding.demo import seed_live_bids
+
+    return seed_live_bids(live_section=live_section) if live_section is not None else []
+
+
+def sweep_demo_robot(sender, *, now, **kwargs):
+    """演示机器人: a no-op unless settings.DEMO_ROBOT (the embedded demo)."""
+    from bidding.demo import robot_step
+
+    return robot_step(now=now)

@@ -128,26 +128,27 @@ def _public_pem(key) -> bytes:
     )
 
 
-def cmd_keygen(args) -> dict:
-    out_dir = Path(args.out_dir)
+def keys_generate(*, out_dir: Path, force: bool = False, backup: Path | None = None, organization: str = "",
+                  passphrase: str | None = None) -> dict:
+    """keygen: two P-256 key pairs as PEM files in out_dir, and optionally the backup file."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    if not args.force and any((out_dir / name).exists() for name in KEY_FILES):
+    if not force and any((out_dir / name).exists() for name in KEY_FILES):
         raise CommandError(f"{out_dir} already holds keys; use --force to replace them")
+    if backup and not organization:
+        raise CommandError("--backup needs --organization")
     enc = ec.generate_private_key(ec.SECP256R1())
     sign = ec.generate_private_key(ec.SECP256R1())
     for use, key in (("enc", enc), ("sign", sign)):
         _write_pem(out_dir / f"{use}-private.pem", _private_pem(key), private=True)
         _write_pem(out_dir / f"{use}-public.pem", _public_pem(key.public_key()), private=False)
-    if args.backup:
-        if not args.organization:
-            raise CommandError("--backup needs --organization")
+    if backup:
         data = backup_write(
             enc_private=enc,
             sign_private=sign,
-            organization=args.organization,
-            passphrase=_passphrase(confirm=True),
+            organization=organization,
+            passphrase=passphrase if passphrase is not None else _passphrase(confirm=True),
         )
-        _write_pem(Path(args.backup), data, private=True)
+        _write_pem(Path(backup), data, private=True)
     # These two fields are the body of POST /api/v1/bidder-keys.
     return {
         "enc_public_key": base64.b64encode(envelope.spki_der(enc.public_key())).decode(),
@@ -155,6 +156,11 @@ def cmd_keygen(args) -> dict:
         "enc_kid": envelope.kid_of(enc.public_key()),
         "sign_kid": envelope.kid_of(sign.public_key()),
     }
+
+
+def cmd_keygen(args) -> dict:
+    return keys_generate(out_dir=Path(args.out_dir), force=args.force,
+                         backup=Path(args.backup) if args.backup else None, organization=args.organization or "")
 
 
 # --- seal and inspect -----------------------------------------------------------------------
@@ -171,35 +177,43 @@ def _replace_on_success(path: str, write) -> None:
         part.unlink(missing_ok=True)
 
 
-def cmd_seal(args) -> dict:
-    summary = json.loads(Path(args.summary).read_text(encoding="utf-8"))
-    opening = load_public_key(args.opening_key)
-    bidder_enc = load_public_key(args.bidder_enc_key, "enc")
-    sign_key = load_private_key(args.bidder_sign_key, "sign")
+def bid_seal(*, opening_key: str, bidder_enc_key: str, bidder_sign_key: str, section: str, bidder: str,
+             summary: dict, documents: str, out: str, chunk_size: int = envelope.DEFAULT_CHUNK_SIZE) -> dict:
+    """seal: the envelope at out, and the digest and signature that the upload submits."""
+    opening = load_public_key(opening_key)
+    bidder_enc = load_public_key(bidder_enc_key, "enc")
+    sign_key = load_private_key(bidder_sign_key, "sign")
     results = []
 
-    def write(out):
-        with open(args.documents, "rb") as documents:
+    def write(target):
+        with open(documents, "rb") as source:
             results.append(
                 envelope.seal(
-                    out=out,
-                    documents=documents,
+                    out=target,
+                    documents=source,
                     summary=summary,
-                    section=args.section,
-                    bidder=args.bidder,
+                    section=section,
+                    bidder=bidder,
                     opening_public_key=opening,
                     bidder_enc_public_key=bidder_enc,
-                    chunk_size=args.chunk_size,
+                    chunk_size=chunk_size,
                 )
             )
 
-    _replace_on_success(args.out, write)
+    _replace_on_success(out, write)
     digest = results[0].digest
     return {
         "digest": digest.hex(),
         "signature": base64.b64encode(envelope.sign_digest(digest, sign_key)).decode(),
         "size": results[0].size,
     }
+
+
+def cmd_seal(args) -> dict:
+    return bid_seal(opening_key=args.opening_key, bidder_enc_key=args.bidder_enc_key,
+                    bidder_sign_key=args.bidder_sign_key, section=args.section, bidder=args.bidder,
+                    summary=json.loads(Path(args.summary).read_text(encoding="utf-8")),
+                    documents=args.documents, out=args.out, chunk_size=args.chunk_size)
 
 
 def cmd_inspect(args) -> dict:
@@ -226,10 +240,13 @@ def _read_header(path: str) -> dict:
         return envelope.read_header(f)
 
 
+def k2_unwrap(*, envelope_path: str, enc_private) -> str:
+    """unwrap-k2: the bidder's K2 from the envelope header, base64, as the room's decrypt command takes it."""
+    return base64.b64encode(envelope.unwrap_key(_read_header(envelope_path), 1, enc_private)).decode()
+
+
 def cmd_unwrap_k2(args) -> dict:
-    key = load_private_key(args.bidder_enc_key, "enc")
-    k2 = envelope.unwrap_key(_read_header(args.envelope), 1, key)
-    return {"k2": base64.b64encode(k2).decode()}
+    return {"k2": k2_unwrap(envelope_path=args.envelope, enc_private=load_private_key(args.bidder_enc_key, "enc"))}
 
 
 def _b64(value: str, name: str) -> bytes:

@@ -9,6 +9,7 @@ the site, the msgid carries the context "opening room".
 
 from datetime import timedelta
 
+from django.conf import settings
 from django.http import Http404
 from django.shortcuts import render
 from django.urls import path
@@ -19,6 +20,7 @@ from bidding.models import OpeningRoom
 from bidding.room.access import room_role
 from bidding.room.snapshot import room_snapshot
 from trading import selectors
+from trading.demo import LIVE_PROJECT
 
 ROLE_LABELS = {
     "host": gettext_lazy("Host (agency)"),
@@ -70,7 +72,19 @@ def opening_room(request, section_id: str):
     return render(request, "room/room.html", {
         "section": section, "project": section.project, "room": room, "role": role,
         "role_label": ROLE_LABELS[role], "snapshot": snapshot, "config": config, "steps": STEPS,
+        "demo": _demo(request.user, section, role),
     })
+
+
+def _demo(user, section, role: str) -> dict | None:
+    """The live demo opening: the robot's label, and a demo bidder's own key backup to import."""
+    from bidding.web_demo import demo_backup_available
+
+    if section.project.code != LIVE_PROJECT:
+        return None
+    return {"robot": settings.DEMO_ROBOT,
+            "backup": role == "bidder" and demo_backup_available(user),
+            "passphrase": settings.DEMO_KEY_PASSPHRASE}
 
 
 def openings(request):

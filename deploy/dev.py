@@ -106,6 +106,8 @@ def cmd_run() -> None:
     manage("migrate", "--noinput", "-v", "0")
     manage("master_key")  # where the key that opens sealed bids is, and how to back it up (moved out of var/)
     manage("tsa_init")
+    # The embedded demo only: the demo robot decrypts for bidder2-bidder4 in the live demo opening.
+    os.environ.setdefault("DEMO_ROBOT", "1")
     manage("seed_demo")
     port = os.environ.get("PORT", "8000")
     say(f"the platform is up on http://127.0.0.1:{port} (Ctrl-C stops it)")

@@ -27,6 +27,7 @@ def _isolated_file_store(settings, tmp_path):
     settings.FILE_STORE_DIR = tmp_path / "files"
     settings.MASTER_KEY_FILE = tmp_path / "keys" / "master.key"
     settings.TSA_DIR = TEST_TSA_DIR
+    settings.DEMO_KEYS_DIR = tmp_path / "demo-keys"
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -36,6 +37,8 @@ BIDDERS = [
     ("bidder9", "金华婺城信息技术有限公司", "91330700320000009", "冯雪"),
     ("bidder10", "台州椒江机电设备安装有限公司", "91331000320000010", "何家明"),
 ]
+LIVE_PROJECT = "HZ-2026-YS-0901"  # the live demo opening's project; a new section each time the last one is over
+LIVE_BIDDERS = 4  # bidder1 (left to the person trying the demo) and bidder2-bidder4 (the demo robot's)
 EXPERT_NAMES = ("张伟 王芳 李娜 刘洋 陈静 杨帆 赵磊 黄敏 周杰 吴婷 徐明 孙丽 马超 朱琳 胡斌 郭亮 何静 高峰 林涛 罗琴 "
                 "梁军 宋佳 郑浩 谢颖 韩冰 唐宁 冯刚 于洁 董立 萧然 程远 曹阳 袁媛 邓超 许诺 傅强").split()
 
@@ -92,8 +95,46 @@ def _section(agency_user: User, *, code: str, name: str, owner: str, category: s
     return Section.objects.get(pk=section.pk)
 
 
+def _opening_watchable(section: Section, now) -> bool:
+    """Under way and still in its decryption window: a restart keeps it rather than adding another."""
+    window = timedelta(minutes=section.opening_minutes("decrypt_minutes"))
+    return section.status == Section.Status.OPENING and now < section.bid_deadline + window
+
+
+def live_section(agency_user: User, bidders: list[User], *, now) -> Section:
+    """The live demo opening: a voluntary tender (R01 does not apply) whose deadline is minutes away.
+
+    Reused while its deadline is ahead or its decryption window is open; after that (a stopped platform included)
+    a fresh section is added and the old opening ends on its own."""
+    project = Project.objects.filter(code=LIVE_PROJECT).first() or projects.project_register(
+        user=agency_user, code=LIVE_PROJECT, name="西溪湿地游客中心导视系统更新", owner_name="杭州西溪湿地公园管理委员会",
+        category="construction", funding="state", estimated_price="1800000.00", must_tender=False,
+        region="杭州市西湖区",
+        description="估算价180万元，低于依法必须招标的限额（施工单项400万元），不属于依法必须招标的项目；"
+                    "招标人自愿公开招标，演示不见面开标。")
+    latest = project.sections.order_by("-number").first()
+    if latest is not None and (latest.bid_deadline > now or _opening_watchable(latest, now)):
+        return latest
+    start = now - timedelta(minutes=1)
+    section = projects.section_create(
+        user=agency_user, project=project, now=start, title="导视标识制作安装（演示开标）",
+        estimated_price="1800000.00", deposit_amount="0",
+        bid_deadline=now + timedelta(minutes=settings.DEMO_OPENING_MINUTES),
+        documents_from=now, documents_until=now + timedelta(days=7), evaluation_method="lowest_price",
+        bid_validity_days=60, opening_config={"signin_minutes": 30, "decrypt_minutes": 10, "objection_minutes": 3},
+        announcement=("本项目不属于依法必须招标的项目，招标人自愿公开招标，R01（20日）不适用。"
+                      "投标截止时间即开标时间，开标在平台不见面开标大厅进行。"))
+    projects.document_add(user=agency_user, section_id=section.pk, name="导视标识制作安装招标文件.pdf",
+                          chunks=["%PDF-1.4\n% 导视标识制作安装 招标文件（演示）\n".encode()], now=start)
+    lifecycle.section_publish(user=agency_user, section_id=section.pk, now=now)
+    for bidder in bidders:
+        Registration.objects.create(section=section, organization=bidder.organization, registered_by=bidder)
+    return Section.objects.get(pk=section.pk)
+
+
 @transaction.atomic
-def seed_demo() -> list[Account]:
+def seed_demo(*, notes: list[str] | None = None) -> list[Account]:
+    """Load the demo data; ``notes`` receives the lines the run output prints after the accounts."""
     now = timezone.now().replace(second=0, microsecond=0)
     accounts: list[Account] = []
     _org("platform", "杭州市公共资源交易中心", "12330100470000001")
@@ -140,5 +181,14 @@ def seed_demo() -> list[Account]:
                        deadline=now - timedelta(days=1), published_at=now - timedelta(days=30),
                        region="杭州市余杭区")
     lifecycle.section_close_bidding(section_id=opening.pk, now=opening.bid_deadline)
-    signals.demo_seeded.send(sender=None, accounts=accounts)  # experts: the pool and a draw
+    live = live_section(a1, bidder_users[:LIVE_BIDDERS], now=now)
+    # experts: the pool and a draw; bidding: sealed bids in the live section and the demo robot's keys
+    for _receiver, lines in signals.demo_seeded.send(sender=None, accounts=accounts, live_section=live):
+        if notes is not None and lines:
+            notes.extend(lines)
+    if notes is not None:
+        opening = timezone.localtime(live.bid_deadline).strftime("%H:%M")
+        when = f"at {opening}" if live.bid_deadline > now else f"under way since {opening}"
+        notes.insert(0, f"Live demo opening: {when} (Beijing time), log in as agency1 to host the opening, "
+                        f"or as bidder1 to decrypt: /sections/{live.public_id}/opening/")
     return accounts

@@ -138,5 +138,7 @@ failing receiver is logged and does not stop the others."""
 demo_seeded = Signal()
 """Sent by ``trading.demo.seed_demo`` after the core's demo data exists.
 
-sender: ``None``; arguments: ``accounts`` (the demo accounts, username → password). A receiver adds its
-own idempotent demo data (experts: the expert pool and a draw)."""
+sender: ``None``; arguments: ``accounts`` (the demo accounts, username → password) and ``live_section`` (the
+live demo opening's section, published, deadline minutes away, bidder1-bidder4 signed up). A receiver adds its
+own idempotent demo data (experts: the expert pool and a draw; bidding: the sealed bids of the live section) and
+may return a list of lines for the run output."""

@@ -327,6 +327,13 @@ SPECTACULAR_SETTINGS = {
 }
 
 # Timeline rules (RULES.md); each may be changed by local rule.
+# The live demo opening (seed_demo): a section whose deadline is this many minutes after seeding, sealed bids
+# from bidder1-bidder4 with their key backups in DEMO_KEYS_DIR, and, with DEMO_ROBOT (set by deploy/dev.py run
+# only), a clearly labelled robot that decrypts for bidder2-bidder4 so that the opening completes.
+DEMO_OPENING_MINUTES = env_int("DEMO_OPENING_MINUTES", 5)
+DEMO_ROBOT = env_bool("DEMO_ROBOT", False)
+DEMO_KEYS_DIR = Path(env_str("DEMO_KEYS_DIR", str(VAR_DIR / "demo-keys")))
+DEMO_KEY_PASSPHRASE = env_str("DEMO_KEY_PASSPHRASE", "Yanshi-Miyao-2026")
 RULE_MIN_BIDDING_DAYS = env_int("RULE_MIN_BIDDING_DAYS", 20)  # R01
 RULE_MIN_DOCUMENT_DAYS = env_int("RULE_MIN_DOCUMENT_DAYS", 5)  # R02
 RULE_CLARIFICATION_DAYS = env_int("RULE_CLARIFICATION_DAYS", 15)  # R03

@@ -14,7 +14,8 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="print the accounts as JSON")
 
     def handle(self, *args, **options):
-        accounts = seed_demo()
+        notes: list[str] = []
+        accounts = seed_demo(notes=notes)
         if options["json"]:
             payload = {"accounts": [{"username": a.username, "password": a.password, "role": a.role}
                                     for a in accounts]}
@@ -23,3 +24,5 @@ class Command(BaseCommand):
         self.stdout.write("Demo accounts (username / password / role):")
         for a in accounts:
             self.stdout.write(f"  {a.username:<14} {a.password:<22} {a.role:<11} {a.name}")
+        for line in notes:
+            self.stdout.write(line)
