@@ -27,7 +27,14 @@ from trading.deposits.bank.client import use_client
 from trading.deposits.bank.simulator import BankSimulator, deliver_with
 from trading.deposits.models import DepositAccount, DepositForfeiture
 from trading.deposits.services.deposits import deposit_forfeit_propose
-from trading.models import DocumentObjection, Organization, Project, Question, Section, TenderDocument, User
+from trading.models import (
+    DocumentObjection,
+    Organization,
+    Project,
+    Question,
+    TenderDocument,
+    User,
+)
 from trading.services import clarifications
 from trading.services.registrations import registration_create
 from trading.supervision.models import DeadlineAlert, RatingFollowUp, SupervisionAlert
