@@ -86,3 +86,8 @@ def request_as(client: Client, method: str, path: str, user=None):
         if user is not None:
             client.force_login(user)
     return response
+
+
+def body_of(response) -> str:
+    raw = b"".join(response.streaming_content) if response.streaming else response.content
+    return raw.decode("utf-8", "replace")

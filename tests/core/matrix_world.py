@@ -42,6 +42,7 @@ from trading.supervision.services import ratings
 
 REGISTRANT_A = "甲方建设集团有限公司"
 REGISTRANT_B = "乙方路桥工程有限公司"
+SECRET_REGISTRANT = "丙方隧道工程有限公司"  # signed up, paid and bid on agency A's published section, seen nowhere else
 
 
 @dataclass
@@ -99,6 +100,10 @@ def _build(world: World, bank) -> World:
     pending_upload = api.post(f"/api/v1/sections/{published.public_id}/bids/uploads", {"size": 10, "chunk_size": 65536},
                               format="json", **kit.auth).json()["upload_id"]
     kit_for(api, bidder_b)
+    secret = bidder_user(organization=OrganizationFactory(name=SECRET_REGISTRANT))
+    registration_create(user=secret, section_id=published.pk)
+    _pay(api, bank, published, secret)
+    bid_through_api(api, kit_for(api, secret), published, price="7654321.00")
 
     question = clarifications.question_ask(user=bidder_a, section_id=published.pk, text="工期能否调整？")
     objection = clarifications.objection_submit(user=bidder_a, section_id=published.pk, text="评分办法不合理")
@@ -129,7 +134,8 @@ def _build(world: World, bank) -> World:
     world.users = {"bidder_own": bidder_a, "bidder_other": bidder_b, "agency_own": agency_a, "agency_other": agency_b,
                    "expert": expert, "expert_other": expert_other, "supervisor": supervisor, "admin": admin}
     world.objects = {"published": published, "published_b": published_b, "draft": draft, "evaluated": evaluated,
-                     "bid": bid, "picks": picks, "publicity": publicity}
+                     "bid": bid, "picks": picks, "publicity": publicity,
+                     "secret_registrant": secret}
     world.ids = {
         "project": project_a.public_id, "published": published.public_id, "draft": draft.public_id,
         "evaluated": evaluated.public_id, "published_b": published_b.public_id,

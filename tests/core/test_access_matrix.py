@@ -11,6 +11,8 @@ the empty body is refused), conflict (409), method (405). A POST is sent with an
 role without the right must be refused before the body is validated. A 5xx fails any cell.
 """
 
+import re
+
 import pytest
 from django.test import Client
 
@@ -19,13 +21,22 @@ from tests.core.matrix_kit import (
     OUTCOMES,
     ROLES,
     admin_object_values,
+    body_of,
     fill,
     outcome_of,
     request_as,
     url_patterns,
 )
 from tests.core.matrix_world import build_world
+from tests.factories import bidder_user
+from trading.deposits.bank.client import use_client
+from trading.deposits.bank.simulator import BankSimulator, deliver_with
+from trading.deposits.models import DepositAccount
 from trading.health import heartbeat_record
+from trading.models import Section
+from trading.services.registrations import registration_create
+from trading.supervision import selectors as console
+from trading.supervision.services.break_glass import break_glass_open
 
 pytestmark = pytest.mark.django_db
 
@@ -394,3 +405,139 @@ def test_the_matrix_prints_its_counts(capsys):
               f"{len(ROLES)} roles, {len(MATRIX) * len(ROLES)} cells; by outcome: "
               + ", ".join(f"{o} {n}" for o, n in by_outcome.items() if n))
     assert sum(by_outcome.values()) == len(MATRIX) * len(ROLES)
+
+
+# --- secrecy: R14 (who signed up, and how many) before the opening, R25 (the committee) before the result ------
+
+
+def signed_in_clients(world) -> dict[str, Client]:
+    clients = {role: Client() for role in ROLES}
+    for role, client in clients.items():
+        if role != "anonymous":
+            client.force_login(world.users[role])
+    return clients
+
+
+def leaks(clients, world, paths: dict[tuple[str, str], str], secrets: list[str], *, allow=None) -> list[str]:
+    """Every GET cell the matrix expects to be "ok", read by its role: where does any of ``secrets`` show?"""
+    found = []
+    for key, path in paths.items():
+        if key[1] != "GET" or key[0].startswith("admin:"):
+            continue
+        for role, want in expected(key).items():
+            if want != "ok":
+                continue
+            body = body_of(request_as(clients[role], "GET", path, world.users.get(role)))
+            shown = [s for s in secrets if s in body and (allow is None or not allow(role, s))]
+            if shown:
+                found.append(f"{role} {key[0]} {path}: {shown}")
+    return found
+
+
+STAFF_PAGES = ["/finance/deposits/reconciliation/", "/finance/deposits/reconciliation/?format=csv",
+               "/api/v1/deposits/reconciliation", "/api/v1/deposits/reconciliation.csv", "/supervisor/deposits/",
+               "/supervision/", "/supervisor/", "/supervision/ledger/verify/", "/supervisor/ledger/",
+               "/api/v1/deposits/alerts", "/api/v1/deposits/collusion-signals", "/api/v1/supervision/alerts"]
+
+
+def test_r14_before_the_opening_no_role_learns_a_registrants_name_from_any_page_or_api(settings):
+    """Supervisors and administrators included: the deposits list, reconciliation, ledger and console too."""
+    world = build_world()
+    clients = signed_in_clients(world)
+    secret = world.objects["secret_registrant"]
+    # Not its username: the ledger names the actor of what is tied to no section (its key registration).
+    secrets = [secret.organization.name, secret.organization.credit_code, secret.organization.basic_account_number]
+    published = world.ids["published"]
+    found = leaks(clients, world, paths_of(world), secrets)
+    # the staff pages again, with their query strings, and the deposits list that refuses them before the opening
+    for url in [*STAFF_PAGES, f"/sections/{published}/deposits/", f"/api/v1/sections/{published}/deposits"]:
+        for role in ("supervisor", "admin", "agency_own"):
+            body = body_of(request_as(clients[role], "GET", url, world.users[role]))
+            found += [f"{role} {url}: {s}" for s in secrets if s in body]
+
+    assert found == []
+    # the control: after the opening the same list names the registrant, so the search above can find it
+    Section.objects.filter(public_id=published).update(status=Section.Status.OPENED)
+    body = request_as(clients["supervisor"], "GET", f"/sections/{published}/deposits/").content.decode()
+    assert secret.organization.name in body
+
+
+def test_r14_only_break_glass_shows_a_supervisor_the_registrants_before_the_opening():
+    world = build_world()
+    clients = signed_in_clients(world)
+    section = world.objects["published"]
+    secret = world.objects["secret_registrant"].organization.name
+    url = f"/sections/{section.public_id}/deposits/"
+    for role in ("supervisor", "admin", "agency_own"):
+        assert request_as(clients[role], "GET", url).status_code == 403
+        assert secret not in request_as(clients[role], "GET", url).content.decode()
+    listed = {s.pk: s.registration_count for s in console.sections_for_console(user=world.users["supervisor"])}
+    assert listed[section.pk] is None
+
+    break_glass_open(user=world.users["supervisor"], section=section, reason="举报线索：疑似围标，需核查报名单位（监督函 2026-17 号）")
+
+    assert secret in request_as(clients["supervisor"], "GET", url).content.decode()
+    assert request_as(clients["admin"], "GET", url).status_code == 403
+
+
+def test_r14_the_staff_pages_read_the_same_with_one_more_paid_registrant_before_the_opening():
+    """The number of sign-ups does not show either: one more paid registrant changes nothing staff read about the
+    section. Not compared: the ledger pages and the console's ledger tail (a masked row per action, platform-wide)
+    and the reconciliation's pooled totals (money across every section before its opening, see the next test)."""
+    world = build_world()
+    clients = signed_in_clients(world)
+    published = world.objects["published"]
+    sid = published.public_id
+    pages = [f"/sections/{sid}/deposits/", f"/api/v1/sections/{sid}/deposits", f"/agency/sections/{sid}/",
+             f"/api/v1/sections/{sid}", f"/sections/{sid}/", "/supervisor/deposits/", "/api/v1/deposits/alerts",
+             "/api/v1/deposits/collusion-signals", "/api/v1/supervision/alerts", f"/supervision/sections/{sid}/signals/",
+             f"/api/v1/sections/{sid}/questions", f"/api/v1/sections/{sid}/objections", "/api/v1/deposits/forfeitures"]
+
+    def seen() -> dict[str, str]:
+        out = {}
+        for role in ("supervisor", "admin", "agency_own"):
+            for url in pages:
+                body = body_of(request_as(clients[role], "GET", url))
+                out[f"{role} {url}"] = re.sub(r'csrf[^"]*" (value|content)="[^"]+"', "<csrf>", body)
+        listed = console.sections_for_console(user=world.users["supervisor"])
+        out["console"] = str({s.pk: s.registration_count for s in listed}[published.pk])
+        return out
+
+    before = seen()
+    one_more = bidder_user()
+    registration_create(user=one_more, section_id=published.pk)
+    paid_by_the_bank(published, one_more)
+    after = seen()
+
+    assert before["console"] == "None"
+    assert [page for page in before if before[page] != after[page]] == []
+
+
+def test_r14_reconciliation_pools_the_sections_before_their_opening_and_refuses_one_of_them():
+    """A section's own row would be its paid deposits: its count times the published deposit amount."""
+    world = build_world()
+    clients = signed_in_clients(world)
+    sealed = [world.objects["published"], world.objects["published_b"]]
+    for role in ("supervisor", "admin"):
+        for url in ("/finance/deposits/reconciliation/", "/finance/deposits/reconciliation/?format=csv",
+                    "/api/v1/deposits/reconciliation", "/api/v1/deposits/reconciliation.csv"):
+            body = body_of(request_as(clients[role], "GET", url))
+            assert [s.public_id for s in sealed if s.public_id in body] == [], (role, url)
+        for url in (f"/finance/deposits/reconciliation/?section={sealed[0].public_id}",
+                    f"/api/v1/deposits/reconciliation?section={sealed[0].public_id}"):
+            assert request_as(clients[role], "GET", url).status_code == 403, (role, url)
+        api = body_of(request_as(clients[role], "GET", "/api/v1/deposits/reconciliation"))
+        # one pooled row: bidder A's and the secret registrant's deposits on agency A's section with bidder B's
+        assert '"section":"Sections before their opening (pooled, R14)","received":"600000.00"' in api
+
+
+def paid_by_the_bank(section, user) -> None:
+    bank = BankSimulator(seed=5)
+    use_client(bank)
+    try:
+        account = DepositAccount.objects.get(section=section, organization=user.organization)
+        bank.pay(deliver_with(Client()), virtual_account=account.virtual_account, amount=section.deposit_amount,
+                 payer_account=user.organization.basic_account_number, payer_name=user.organization.name)
+    finally:
+        use_client(None)
+    assert DepositAccount.objects.get(pk=account.pk).status == DepositAccount.Status.PAID
