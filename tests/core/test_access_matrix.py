@@ -17,6 +17,8 @@ import re
 import pytest
 from django.test import Client
 
+from experts.models import Expert, Pick
+from experts.services import draws
 from tests.core.matrix_fill import FILL_DEFAULT, FILL_OVERRIDE, LITERAL
 from tests.core.matrix_kit import (
     OUTCOMES,
@@ -29,6 +31,7 @@ from tests.core.matrix_kit import (
     url_patterns,
 )
 from tests.core.matrix_world import build_world
+from tests.experts.test_experts_kit import complete_draw, drawable_section, make_experts
 from tests.factories import bidder_user
 from trading.deposits.bank.client import use_client
 from trading.deposits.bank.simulator import BankSimulator, deliver_with
@@ -420,14 +423,12 @@ def signed_in_clients(world) -> dict[str, Client]:
 
 
 def leaks(clients, world, paths: dict[tuple[str, str], str], secrets: list[str], *, allow=None) -> list[str]:
-    """Every GET cell the matrix expects to be "ok", read by its role: where does any of ``secrets`` show?"""
+    """Every GET cell of the matrix, read by its role, whatever its outcome: where does any of ``secrets`` show?"""
     found = []
     for key, path in paths.items():
         if key[1] != "GET" or key[0].startswith("admin:"):
             continue
-        for role, want in expected(key).items():
-            if want != "ok":
-                continue
+        for role in ROLES:
             body = body_of(request_as(clients[role], "GET", path, world.users.get(role)))
             shown = [s for s in secrets if s in body and (allow is None or not allow(role, s))]
             if shown:
@@ -542,3 +543,31 @@ def paid_by_the_bank(section, user) -> None:
     finally:
         use_client(None)
     assert DepositAccount.objects.get(pk=account.pk).status == DepositAccount.Status.PAID
+
+
+def test_r25_before_the_result_no_role_learns_who_sits_on_a_committee():
+    """A committee drawn and confirmed for another section of agency A, evaluation not started: no page or API of
+    the matrix, the pool's included, names any member to any role (supervisors see the draw's expert codes, by
+    design, and the pool seals their names); a member sees only itself. After the result the names are readable."""
+    world = build_world()
+    section = drawable_section(project=world.objects["published"].project, title="甲 待评标段")
+    members = make_experts(9, prefix="RX", start=500, with_users=True, specialties=("土建",))
+    Expert.objects.exclude(pk__in=[m.pk for m in members]).update(status=Expert.Status.REMOVED)
+    draw = complete_draw(section, [{"specialty": "土建", "count": 5, "backups": 2}])
+    picks = list(Pick.objects.filter(draw=draw).select_related("expert__user"))
+    for pick in picks:
+        if pick.primary:
+            draws.pick_confirm(user=pick.expert.user, pick_id=pick.public_id)
+    member = next(p for p in picks if p.primary).expert
+    world.users["expert"] = member.user
+    world.ids.update(evaluated=section.public_id, draw=draw.public_id, expert_code=member.code,
+                     pick=next(p for p in picks if p.expert == member).public_id)
+    clients = signed_in_clients(world)
+    names = [p.expert.name for p in picks]
+
+    found = leaks(clients, world, paths_of(world), names,
+                  allow=lambda role, shown: role == "expert" and shown == member.name)
+
+    assert len(picks) == 7 and found == []
+    Section.objects.filter(pk=section.pk).update(status=Section.Status.PUBLICIZING)  # the control
+    assert member.name in body_of(request_as(clients["supervisor"], "GET", f"/api/v1/experts/{member.code}"))
