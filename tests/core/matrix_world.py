@@ -7,7 +7,7 @@ from decimal import Decimal
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from bidding.models import Bid
+from bidding.models import Bid, OpeningRoom
 from experts.models import Pick, PublicityObjection
 from experts.services import award as award_services
 from tests.bidflow import bid_through_api, kit_for
@@ -76,6 +76,7 @@ def build_world() -> World:
 def _build(world: World, bank) -> World:
     api = APIClient()
     evaluated, bids, publicity = publicized()
+    OpeningRoom.objects.create(section=evaluated, phase=OpeningRoom.Phase.CLOSED)  # its opening is over
     agency_a = evaluated.project.created_by
     project_a: Project = evaluated.project
     agency_b = UserFactory(role=User.Role.AGENCY,

@@ -99,7 +99,7 @@ MATRIX: dict[tuple[str, str], str] = {
     ("api-bid", "GET"):                                                              "login    ok       hidden   hidden   hidden   hidden   hidden   hidden   hidden",
     ("api-bid-header", "GET"):                                                       "login    ok       hidden   hidden   hidden   hidden   hidden   hidden   hidden",
     ("api-bid-decrypt", "POST"):                                                     "login    bad      hidden   hidden   hidden   hidden   hidden   hidden   hidden",
-    ("api-opening", "GET"):                                                          "hidden   hidden   hidden   hidden   hidden   hidden   hidden   hidden   hidden",
+    ("api-opening", "GET"):                                                          "ok       ok       ok       ok       ok       ok       ok       ok       ok",
     ("api-opening-record", "GET"):                                                   "hidden   hidden   hidden   hidden   hidden   hidden   hidden   hidden   hidden",
     ("api-bid-receipt-pdf", "GET"):                                                  "login    ok       hidden   hidden   hidden   hidden   hidden   hidden   hidden",
     ("api-bid-receipt-tsr", "GET"):                                                  "login    ok       hidden   hidden   hidden   hidden   hidden   hidden   hidden",
