@@ -19,7 +19,7 @@ from trading.files import open_stored
 from trading.models import User
 from trading.selectors import section_get_visible
 from trading.services.errors import NotFound, PermissionDenied
-from trading.services.registrations import require_registered
+from trading.services.registrations import require_bidder, require_registered
 
 
 class BidderKeysIn(serializers.Serializer):
@@ -47,6 +47,7 @@ class RawChunkParser(BaseParser):
 class BidderKeysView(APIView):
     @extend_schema(request=BidderKeysIn, responses={201: dict})
     def post(self, request):
+        require_bidder(request.user)
         data = parsed(BidderKeysIn, request)
         enc, sign = keys.bidder_keys_register(user=request.user, enc_public_key=data["enc_public_key"],
                                               sign_public_key=data["sign_public_key"])
@@ -70,6 +71,7 @@ class UploadCreateView(APIView):
     @extend_schema(request=UploadIn, responses={201: dict})
     def post(self, request, section_id):
         section = section_get_visible(user=request.user, public_id=section_id)
+        require_registered(user=request.user, section=section)
         data = parsed(UploadIn, request)
         upload = uploads.upload_create(user=request.user, section=section, size=data["size"],
                                        chunk_size=data["chunk_size"])
@@ -175,6 +177,7 @@ class DecryptView(APIView):
     def post(self, request, bid_id):
         from bidding.room.decrypt import room_decrypt
 
+        bids.bid_for(user=request.user, bid_id=bid_id)  # another's bid is not found before K2 is read
         bid = room_decrypt(user=request.user, bid_id=bid_id, k2=parsed(DecryptIn, request)["k2"])
         return Response({"bid_id": bid.public_id, "status": bid.status, "summary": bid.summary})
 

@@ -16,7 +16,12 @@ from experts.actions import EvaluationAction, evaluation_act
 from experts.models import Evaluation, Expert, Publicity
 from experts.services import award as award_services
 from experts.services import draws, evaluation, pool
-from experts.services.access import is_section_agency, is_supervisor, require_supervisor
+from experts.services.access import (
+    is_section_agency,
+    is_supervisor,
+    require_section_agency,
+    require_supervisor,
+)
 from experts.services.errors import ExpertError
 from trading.files import open_stored
 from trading.selectors import section_get_visible
@@ -81,6 +86,7 @@ class ExpertStatusView(APIView):
 class ExpertUnavailableView(APIView):
     @extend_schema(request=dict, responses={201: dict})
     def post(self, request, code):
+        pool.require_unavailability_actor(actor=request.user, code=code)
         pool.expert_unavailable_add(actor=request.user, code=code, starts_at=_when(request, "starts_at"),
                                     ends_at=_when(request, "ends_at"), reason=request.data.get("reason", ""))
         expert = pool.expert_get(code)
@@ -152,6 +158,7 @@ class SectionDrawsView(APIView):
     @extend_schema(request=dict, responses={201: dict})
     def post(self, request, section_id):
         section = section_get_visible(user=request.user, public_id=section_id)
+        require_section_agency(request.user, section)
         draw = draws.draw_request(
             user=request.user, section_id=section.pk, groups=request.data.get("groups"),
             owner_representatives=request.data.get("owner_representatives", 0),
@@ -273,6 +280,7 @@ class PublicityView(APIView):
         if not request.user.is_authenticated:
             raise PermissionDenied(_("Log in first."))
         section = section_get_visible(user=request.user, public_id=section_id)
+        require_section_agency(request.user, section)
         publicity = award_services.publicity_publish(user=request.user, section_id=section.pk,
                                                      ends_at=_when(request, "ends_at"))
         return Response(publicity_json(publicity), status=status.HTTP_201_CREATED)
@@ -313,6 +321,7 @@ class ContractView(APIView):
     @extend_schema(request=dict, responses={201: dict})
     def post(self, request, section_id):
         section = section_get_visible(user=request.user, public_id=section_id)
+        require_section_agency(request.user, section)
         amount = request.data.get("amount")
         try:
             amount = Decimal(str(amount)) if amount not in (None, "") else None

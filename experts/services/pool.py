@@ -124,13 +124,18 @@ def expert_set_status(*, actor, code: str, status: str, reason: str = "", now: d
 
 
 @transaction.atomic
+def require_unavailability_actor(*, actor, code: str) -> None:
+    """The expert itself or a supervisor; checked before the period is read."""
+    expert = expert_get(code)
+    if not (getattr(actor, "is_authenticated", False) and expert.user_id == actor.pk):
+        require_supervisor(actor)
+
+
 def expert_unavailable_add(*, actor, code: str, starts_at: datetime, ends_at: datetime, reason: str = "",
                            now: datetime | None = None) -> Unavailability:
     """Mark a period in which the expert cannot be drawn. The expert itself may declare it too."""
+    require_unavailability_actor(actor=actor, code=code)
     expert = expert_get(code)
-    own = getattr(actor, "is_authenticated", False) and expert.user_id == actor.pk
-    if not own:
-        require_supervisor(actor)
     if starts_at is None or ends_at is None or ends_at <= starts_at:
         raise ExpertError(_("The period must end after it starts."), field="ends_at")
     period = Unavailability.objects.create(expert=expert, starts_at=starts_at, ends_at=ends_at,

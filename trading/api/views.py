@@ -187,6 +187,7 @@ class SectionCancelView(APIView):
     @extend_schema(request=s.ReasonIn, responses=s.SectionOut)
     def post(self, request, section_id):
         section = selectors.section_get_visible(user=request.user, public_id=section_id)
+        lifecycle.require_canceller(request.user, section)
         section = lifecycle.section_cancel(user=request.user, section_id=section.pk,
                                            reason=parsed(s.ReasonIn, request)["reason"])
         return Response(s.SectionOut(section).data)
@@ -217,6 +218,7 @@ class DocumentListView(APIView):
                    responses={201: s.DocumentOut})
     def post(self, request, section_id):
         section = selectors.section_get_visible(user=request.user, public_id=section_id)
+        projects.require_section_agency(request.user, section)
         upload = request.FILES.get("file")
         if upload is None:
             return error_response(code="required", field="file", http_status=400,
@@ -246,6 +248,7 @@ class QuestionsView(APIView):
     @extend_schema(request=s.TextIn, responses={201: s.QuestionOut})
     def post(self, request, section_id):
         section = selectors.section_get_visible(user=request.user, public_id=section_id)
+        registrations.require_registered(user=request.user, section=section)
         question = clarifications.question_ask(user=request.user, section_id=section.pk,
                                                text=parsed(s.TextIn, request)["text"])
         return Response(s.QuestionOut(question).data, status=status.HTTP_201_CREATED)
@@ -264,6 +267,7 @@ class ClarificationsView(APIView):
         if not request.user.is_authenticated:
             raise PermissionDenied(_("Log in first."))
         section = selectors.section_get_visible(user=request.user, public_id=section_id)
+        projects.require_section_agency(request.user, section)
         data = parsed(s.ClarificationIn, request)
         clarification = clarifications.clarification_publish(
             user=request.user, section_id=section.pk, text=data["text"],
@@ -281,6 +285,7 @@ class ObjectionsView(APIView):
     @extend_schema(request=s.TextIn, responses={201: s.ObjectionOut})
     def post(self, request, section_id):
         section = selectors.section_get_visible(user=request.user, public_id=section_id)
+        registrations.require_registered(user=request.user, section=section)
         objection = clarifications.objection_submit(user=request.user, section_id=section.pk,
                                                     text=parsed(s.TextIn, request)["text"])
         return Response(s.ObjectionOut(objection).data, status=status.HTTP_201_CREATED)
@@ -292,6 +297,7 @@ class ObjectionAnswerView(APIView):
         objection = DocumentObjection.objects.select_related("section__project").filter(public_id=objection_id).first()
         if objection is None or not clarifications.objection_visible_to(request.user, objection):
             raise NotFound(_("No such objection."))
+        clarifications.require_answerable(request.user, objection)
         objection = clarifications.objection_answer(user=request.user, objection_id=objection.pk,
                                                     answer=parsed(s.AnswerIn, request)["answer"])
         return Response(s.ObjectionOut(objection).data)

@@ -134,6 +134,7 @@ class RecordAppealsView(APIView):
 
     @extend_schema(request=AppealIn, responses={201: dict})
     def post(self, request, record_id: str):
+        blacklist.require_party(user=request.user, record_id=record_id)
         data = parsed(AppealIn, request.data)
         appeal = blacklist.credit_appeal_submit(user=request.user, record_id=record_id, text=data["text"])
         return Response(appeal_out(appeal), status=status.HTTP_201_CREATED)
@@ -204,6 +205,7 @@ class SectionRatingsView(APIView):
     @extend_schema(request=RatingIn, responses={201: dict})
     def post(self, request, section_id: str):
         section = section_get_visible(user=request.user, public_id=section_id)
+        ratings.require_participant(request.user, section)
         data = parsed(RatingIn, request.data)
         rating = ratings.rating_submit(user=request.user, section=section, **data)
         return Response(rating_out(rating), status=status.HTTP_201_CREATED)

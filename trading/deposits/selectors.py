@@ -177,6 +177,9 @@ def reconciliation(*, user, section: Section | None = None, day_from: date | Non
     entries = MoneyEntry.objects.select_related("section").order_by("at", "pk")
     txns = BankTransaction.objects.select_related("account")
     payouts = RefundInstruction.objects.filter(status=RefundInstruction.Status.DONE)
+    if section is not None and _sealed(user, section):
+        raise PermissionDenied(_("R14: who signed up and their deposits stay secret until the opening."),
+                               code="before_opening")
     if section is not None:
         entries, txns, payouts = (entries.filter(section=section), txns.filter(account__section=section),
                                   payouts.filter(section=section))
@@ -186,8 +189,15 @@ def reconciliation(*, user, section: Section | None = None, day_from: date | Non
     def row(day: date, key: str, label: str) -> dict:
         return rows.setdefault((day, key), {"day": day, "section": label, **{c: ZERO for c in REPORT_COLUMNS[2:]}})
 
+    sealed: dict[int, bool] = {}
+
     def label_of(sec) -> tuple[str, str]:
-        return (sec.public_id, f"{sec.public_id} {sec.title}") if sec is not None else ("", str(_("(unknown account)")))
+        if sec is None:
+            return "", str(_("(unknown account)"))
+        if sealed.setdefault(sec.pk, _sealed(user, sec)):
+            # R14: a section's own row would tell how many paid its deposit; before the opening they are pooled
+            return "~sealed", str(_("Sections before their opening (pooled, R14)"))
+        return sec.public_id, f"{sec.public_id} {sec.title}"
 
     for e in entries:
         day = timezone.localtime(e.at).date()
@@ -222,6 +232,13 @@ def reconciliation(*, user, section: Section | None = None, day_from: date | Non
             result.append(r)
     _carry_balances(result)
     return result
+
+
+def _sealed(user, section: Section) -> bool:
+    """A section before its opening, unless this supervisor holds a break-glass for it (a command has none)."""
+    if section.status not in BEFORE_OPENING:
+        return False
+    return getattr(user, "pk", None) is None or registrants_sealed(user=user, section=section)
 
 
 def _carry_balances(rows: list[dict]) -> None:

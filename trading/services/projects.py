@@ -44,6 +44,11 @@ def _require_agency(user: User, agency: Organization | None = None) -> None:
         raise PermissionDenied(_("This project belongs to another agency."))
 
 
+def require_section_agency(user: User, section: Section) -> None:
+    """The section's own agency may act; anyone else is refused before a view reads the request's body."""
+    _require_agency(user, section.project.agency)
+
+
 @transaction.atomic
 def project_register(*, user: User, code: str, name: str, owner_name: str, category: str, funding: str,
                      estimated_price: Any, must_tender: bool = True, region: str = "",

@@ -111,6 +111,7 @@ def section_sign_up(request, public_id: str):
 
 def _bidder_text_action(request, public_id: str, *, prefix: str, service, done: str):
     section = selectors.section_get_visible(user=request.user, public_id=public_id)
+    registrations.require_registered(user=request.user, section=section)  # refused before the form is read
     form = TextForm(request.POST, prefix=prefix)
     if form.is_valid():
         try:

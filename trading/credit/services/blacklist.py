@@ -308,6 +308,16 @@ def is_party(user: User, record: CreditRecord) -> bool:
     return record.expert_user_id is not None and record.expert_user_id == user.pk
 
 
+def require_party(*, user: User, record_id: str) -> CreditRecord:
+    """The record, if this user is its party; checked before the appeal's text is read."""
+    record = CreditRecord.objects.filter(public_id=record_id).first()
+    if record is None:
+        raise NotFound(_("No such credit record."))
+    if not is_party(user, record):
+        raise PermissionDenied(_("Only the party named in the record can appeal."))
+    return record
+
+
 @transaction.atomic
 def credit_appeal_submit(*, user: User, record_id: str, text: str, now: datetime | None = None) -> CreditAppeal:
     now = now or timezone.now()

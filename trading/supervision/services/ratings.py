@@ -55,6 +55,11 @@ def is_participant(user, section: Section) -> bool:
     return False
 
 
+def require_participant(user, section: Section) -> None:
+    if not is_participant(user, section):
+        raise PermissionDenied(_("Only a participant of this section can rate its service."))
+
+
 def stages_open_to(*, user, section: Section) -> list[tuple[str, str]]:
     if not is_participant(user, section):
         return []
@@ -66,8 +71,7 @@ def stages_open_to(*, user, section: Section) -> list[tuple[str, str]]:
 def rating_submit(*, user: User, section: Section, stage: str, score, comment: str = "",
                   now: datetime | None = None) -> ServiceRating:
     now = now or timezone.now()
-    if not is_participant(user, section):
-        raise PermissionDenied(_("Only a participant of this section can rate its service."))
+    require_participant(user, section)
     if stage not in STAGE.values:
         raise RatingError(_("Choose the stage you are rating."), field="stage")
     if not stage_over(section, stage):
