@@ -3,7 +3,7 @@ extension merged in, publishes each stage only when it exists, and never leaks a
 
 import copy
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -205,6 +205,16 @@ def test_bulk_package_holds_the_releases_of_the_period_and_validates(api, packag
     package = response.json()
     assert_valid(package_validator, package)
     assert [r["ocid"].rsplit("-", 1)[-1] for r in package["releases"]] == [first.public_id]
+
+
+def test_bulk_package_to_includes_the_whole_beijing_day_it_names(api, package_validator):
+    # 16:30 UTC is 00:30 the next day in Beijing: the release is dated that next day, and "to" names it.
+    with time_machine.travel(datetime(2026, 12, 1, 16, 30, tzinfo=UTC), tick=False):
+        section = publish_section()
+    response = api.get("/api/v1/ocds/release-packages?from=2026-12-02&to=2026-12-02")
+    assert response.status_code == 200, response.content
+    assert [r["ocid"].rsplit("-", 1)[-1] for r in response.json()["releases"]] == [section.public_id]
+    assert api.get("/api/v1/ocds/release-packages?from=2026-12-01&to=2026-12-01").status_code == 404
 
 
 @pytest.mark.parametrize("query, field", [("", "from"), ("from=2026-01-01", "to"), ("from=x&to=2026-01-01", "from"),

@@ -39,8 +39,10 @@ def _moment(raw: str, *, end: bool) -> datetime | None:
     if not raw:
         return None
     try:
-        moment = parse_datetime(raw)
-        day = None if moment else parse_date(raw)
+        # A bare date first: Python 3.11's fromisoformat (inside parse_datetime) would read "2026-12-02" as
+        # that day's midnight, and "to" would then leave out the day it names.
+        day = parse_date(raw) if len(raw) == 10 else None
+        moment = None if day else parse_datetime(raw)
     except ValueError:
         return None
     if moment is None and day is None:
