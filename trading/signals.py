@@ -35,7 +35,7 @@ section_transition_guard = Signal()
 inside its locked transaction, before the status changes.
 
 sender: ``Section``; arguments: ``section`` (locked, still in its old status), ``to``, ``now``. A receiver
-refuses the transition by raising a ``DomainError`` (complaints: a section suspended by the supervisory
+refuses the transition by raising a ``SectionError``, which the sweeps skip (complaints: a section suspended by the supervisory
 department makes no transition until the suspension is lifted, R37); its return value is ignored."""
 
 # --- sign-up (报名) -------------------------------------------------------------------------------

@@ -6,7 +6,11 @@ from datetime import date, timedelta
 from tests.complaints.conftest import sh
 from trading.complaints.models import Complaint
 from trading.complaints.selectors import complaints_overdue
-from trading.complaints.services import (complaint_accept, complaint_clock_resume, complaint_clock_stop)
+from trading.complaints.services import (
+    complaint_accept,
+    complaint_clock_resume,
+    complaint_clock_stop,
+)
 from trading.workingdays import add_working_days, is_working_day, working_days_between, year_covered
 
 

@@ -7,6 +7,7 @@ testing/appraisal/expert review not counted) and art. 62 (R37: read the files, o
 
 from datetime import datetime, timedelta
 
+from django.apps import apps
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -15,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from timestamps.ledger import ledger_append
 from trading.complaints.models import Complaint, ComplaintEvidence, SectionSuspension
 from trading.models import DocumentObjection, Notification, Section, User
-from trading.services.errors import DomainError, PermissionDenied
+from trading.services.errors import DomainError, PermissionDenied, SectionError
 from trading.services.projects import _clean_file_name, _store_stream
 from trading.services.text import clean_text
 from trading.workingdays import end_of_day, local_date, working_days_between, working_deadline
@@ -43,13 +44,11 @@ def _prior_objection(*, matter: str, section: Section, organization, objection_i
         return [(o.submitted_at, o.answered_at or o.answer_due, o.answered_at is not None)
                 for o in rows]
     if matter == M.OPENING:
-        from bidding.models import OpeningObjection
-        rows = OpeningObjection.objects.filter(room__section=section, organization=organization,
+        rows = apps.get_model("bidding", "OpeningObjection").objects.filter(room__section=section, organization=organization,
                                                public_id=objection_id)
         return [(o.raised_at, o.answered_at or o.raised_at, o.answered_at is not None) for o in rows]
     if matter == M.CANDIDATES:
-        from experts.models import PublicityObjection
-        rows = PublicityObjection.objects.filter(publicity__section=section, organization=organization,
+        rows = apps.get_model("experts", "PublicityObjection").objects.filter(publicity__section=section, organization=organization,
                                                  public_id=objection_id)
         return [(o.submitted_at, o.answered_at or o.answer_due, o.answered_at is not None) for o in rows]
     return []
@@ -291,9 +290,9 @@ def complaint_decide(*, user: User, complaint_id: int, outcome: str, decision: s
 
 
 def suspension_guard(*, section: Section) -> None:
-    """Raise when the section is suspended (R37); sent before every transition."""
+    """Raise when the section is suspended (R37); a ``SectionError``, so the deadline sweep skips the section."""
     if SectionSuspension.objects.filter(section=section, lifted_at__isnull=True).exists():
-        raise ComplaintError(_("R37: the section is suspended by the supervisory department while it handles a "
+        raise SectionError(_("R37: the section is suspended by the supervisory department while it handles a "
                                "complaint."), code="suspended")
 
 
