@@ -3,10 +3,11 @@
 from datetime import datetime
 
 from django.db.models import Q, QuerySet
-from django.http import Http404
+from django.utils.translation import gettext_lazy as _
 
 from trading.complaints.models import Complaint, SectionSuspension
 from trading.models import User
+from trading.services.errors import NotFound
 
 
 def _is_supervisor(user) -> bool:
@@ -31,7 +32,7 @@ def complaint_get_visible(*, user, public_id: str) -> Complaint:
     """One complaint, or 404 for anybody who may not read it (its existence is not told)."""
     complaint = complaints_visible_to(user=user).filter(public_id=public_id).first()
     if complaint is None:
-        raise Http404
+        raise NotFound(_("No such complaint."))
     return complaint
 
 
