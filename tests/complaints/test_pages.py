@@ -68,7 +68,7 @@ def test_bidder_without_evidence_gets_a_clear_error_in_chinese(client, parties):
                            {"matter": "other", "known_at": timezone.localdate().isoformat(), "request": "责令改正",
                             "facts": "事实"}, HTTP_ACCEPT_LANGUAGE="zh-hans")
     assert response.status_code == 200
-    assert "请附上支持投诉的证据" in response.content.decode()
+    assert "请附上支持投诉的证明材料" in response.content.decode()
     assert not Complaint.objects.exists()
 
 

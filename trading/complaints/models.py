@@ -22,7 +22,7 @@ class Complaint(models.Model):
         OTHER = "other", _("Another matter")
 
     class Status(models.TextChoices):
-        RECEIVED = "received", _("Received")
+        RECEIVED = "received", _("Received, acceptance pending")
         ACCEPTED = "accepted", _("Accepted")
         REJECTED = "rejected", _("Not accepted")
         DECIDED = "decided", _("Decided")
