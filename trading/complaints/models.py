@@ -1,5 +1,5 @@
-"""投诉: complaints to the supervisory department (R35–R37; 《工程建设项目招标投标活动投诉处理办法》 and
-《招标投标法实施条例》 art. 60–62)."""
+"""投诉: complaints to the supervisory department (R35–R37: 《招标投标法实施条例》 art. 60–62, cited as [R] in
+RULES.md; the ministries' 《工程建设项目招标投标活动投诉处理办法》 details the same procedure but is not our source)."""
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
