@@ -83,3 +83,35 @@ def test_oversized_evidence_is_refused_in_the_users_language(file_complaint):
         file_complaint(now=KNEW, evidence=evidence(b"x" * (2 * 2**20 + 1)))
     assert caught.value.code == "too_large"
     assert "2 MB" in str(caught.value.message) and "文件" in str(caught.value.message)
+
+
+def test_r35_opening_complaint_after_the_objection_in_the_room(file_complaint, parties):
+    from bidding.models import OpeningObjection, OpeningRoom
+
+    room = OpeningRoom.objects.create(section=parties["section"])
+    with pytest.raises(ComplaintError) as caught:
+        file_complaint(known_at=KNEW, now=KNEW + timedelta(hours=2), matter="opening")
+    assert caught.value.code == "objection_first"
+    objection = OpeningObjection.objects.create(room=room, organization=parties["bidder"].organization,
+                                                text="唱标价格有误", raised_at=KNEW, answer="已复核",
+                                                answered_at=KNEW + timedelta(minutes=30))
+    complaint = file_complaint(known_at=KNEW, now=KNEW + timedelta(hours=2), matter="opening",
+                               objection_id=objection.public_id)
+    assert complaint.window_ends == WINDOW_END + timedelta(minutes=30)
+
+
+def test_r35_candidates_complaint_counts_the_publicity_objections_answer_time(file_complaint, parties):
+    from experts.models import Publicity, PublicityObjection
+
+    publicity = Publicity.objects.create(section=parties["section"], starts_at=KNEW, ends_at=KNEW + timedelta(days=3),
+                                         published_by=parties["agency"], candidates=[])
+    objection = PublicityObjection.objects.create(
+        publicity=publicity, organization=parties["bidder"].organization, text="第一中标候选人业绩造假",
+        submitted_at=KNEW + timedelta(days=1), answer_due=KNEW + timedelta(days=4))
+    with pytest.raises(ComplaintError) as caught:  # not answered, still within the tenderer's 3 days
+        file_complaint(known_at=KNEW, now=KNEW + timedelta(days=2), matter="candidates",
+                       objection_id=objection.public_id)
+    assert caught.value.code == "objection_pending"
+    complaint = file_complaint(known_at=KNEW, now=KNEW + timedelta(days=4), matter="candidates",
+                               objection_id=objection.public_id)  # no answer by the due time: may complain
+    assert complaint.window_ends == WINDOW_END + timedelta(days=3)
