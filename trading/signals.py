@@ -30,6 +30,14 @@ opening.
 
 sender: ``Section``; arguments: ``section``, ``now``. A receiver starts the opening (bidding: the room)."""
 
+section_transition_guard = Signal()
+"""Sent by every transition of the section state machine (``trading.services.lifecycle``, sweeps included)
+inside its locked transaction, before the status changes.
+
+sender: ``Section``; arguments: ``section`` (locked, still in its old status), ``to``, ``now``. A receiver
+refuses the transition by raising a ``SectionError``, which the sweeps skip (complaints: a section suspended by the supervisory
+department makes no transition until the suspension is lifted, R37); its return value is ignored."""
+
 # --- sign-up (报名) -------------------------------------------------------------------------------
 
 registration_guard = Signal()

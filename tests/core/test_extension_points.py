@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 APP_DIRS = ["trading", "bidding", "experts", "timestamps"]
 FORBIDDEN_FOR_CORE = ("bidding", "experts", "trading.deposits", "trading.credit", "trading.supervision",
                       "trading.portal", "trading.config")
-CORE_SUBAPPS = ("deposits", "credit", "supervision", "portal", "config", "migrations")
+CORE_SUBAPPS = ("deposits", "credit", "supervision", "portal", "complaints", "config", "migrations")
 
 
 def declared() -> dict[str, Signal]:

@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "trading.credit",
     "trading.supervision",
     "trading.portal",
+    "trading.complaints",
 ]
 
 MIDDLEWARE = [
@@ -238,6 +239,8 @@ JSON_BODY_MAX_BYTES = env_int("JSON_BODY_MAX_BYTES", 1024 * 1024)
 ROOM_MESSAGE_MAX_BYTES = env_int("ROOM_MESSAGE_MAX_BYTES", 64 * 1024)
 TENDER_DOCUMENT_MAX_BYTES = env_int("TENDER_DOCUMENT_MAX_BYTES", 50 * 1024 * 1024)
 BID_MAX_BYTES = env_int("BID_MAX_BYTES", 4 * 1024 * 1024 * 1024)
+COMPLAINT_EVIDENCE_MAX_BYTES = env_int("COMPLAINT_EVIDENCE_MAX_BYTES", 20 * 1024 * 1024)
+COMPLAINT_EVIDENCE_MAX_FILES = env_int("COMPLAINT_EVIDENCE_MAX_FILES", 10)
 
 # Secrets that never live in the database. The master key's default is beside the data folder, not in it
 # (var-keys/ next to var/), so that a copy of the folder with the database does not take it (decision 0024).
@@ -342,6 +345,9 @@ RULE_OBJECTION_ANSWER_DAYS = env_int("RULE_OBJECTION_ANSWER_DAYS", 3)  # R04
 RULE_DEPOSIT_CAP_PERCENT = env_str("RULE_DEPOSIT_CAP_PERCENT", "2")  # R15
 RULE_PUBLICITY_START_DAYS = env_int("RULE_PUBLICITY_START_DAYS", 3)  # R27
 RULE_CONTRACT_DAYS = env_int("RULE_CONTRACT_DAYS", 30)  # R29
+RULE_COMPLAINT_DAYS = env_int("RULE_COMPLAINT_DAYS", 10)  # R35
+RULE_COMPLAINT_ACCEPT_DAYS = env_int("RULE_COMPLAINT_ACCEPT_DAYS", 3)  # R36, working days
+RULE_COMPLAINT_DECISION_DAYS = env_int("RULE_COMPLAINT_DECISION_DAYS", 30)  # R36, working days
 
 # Supervision: early warning before a step is due, and the days a supervisor has to follow up a rating.
 SUPERVISION_WARNING_HOURS = env_int("SUPERVISION_WARNING_HOURS", 24)

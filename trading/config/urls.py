@@ -26,4 +26,6 @@ urlpatterns = [
     path("", include("experts.web_urls")),
     path("", include("trading.web.urls")),
     path("", include("trading.supervision.urls")),
+    path("", include("trading.complaints.urls")),
+    path("api/v1/", include("trading.complaints.api_urls")),
 ]

@@ -42,6 +42,7 @@ def _move(section: Section, to: str, *, actor, now: datetime, data: dict | None 
             % {"from": section.get_status_display(), "to": S(to).label},
             code="bad_transition",
         )
+    signals.section_transition_guard.send(sender=Section, section=section, to=to, now=now)
     previous = section.status
     section.status, section.status_changed_at = to, now
     section.save(update_fields=["status", "status_changed_at"])

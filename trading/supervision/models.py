@@ -22,6 +22,8 @@ class DeadlineAlert(models.Model):
         CONTRACT_SIGNING = "contract_signing", _("Contract to be signed (R29)")
         DEPOSIT_REFUND = "deposit_refund", _("Deposit to be refunded (R18–R20)")
         RATING_FOLLOWUP = "rating_followup", _("Poor rating to be followed up")
+        COMPLAINT_ACCEPT = "complaint_accept", _("Complaint to be accepted or rejected (R36)")
+        COMPLAINT_DECISION = "complaint_decision", _("Complaint to be decided (R36)")
 
     class Level(models.TextChoices):
         REMINDER = "reminder", _("Reminder (收件提醒)")

@@ -151,8 +151,32 @@ def _follow_ups() -> list[Subject]:
     return found
 
 
+def _complaints() -> list[Subject]:
+    """投诉 clocks (R36) that are running; a clock stopped for material or appraisal is no subject."""
+    complaint = _model("complaints.Complaint")
+    if complaint is None:
+        return []
+    found = []
+    for c in complaint.objects.filter(status__in=["received", "accepted"], pause="").select_related("section"):
+        if c.status == "received":
+            found.append(Subject(KIND.COMPLAINT_ACCEPT, "complaints.complaint", str(c.pk), c.received_at,
+                                 c.accept_due, str(_("R36: complaint %(id)s on %(section)s must be accepted or "
+                                                     "rejected by %(due)s.") % {"id": c.public_id,
+                                                                               "section": c.section.title,
+                                                                               "due": _local(c.accept_due)}),
+                                 c.section))
+        else:
+            found.append(Subject(KIND.COMPLAINT_DECISION, "complaints.complaint", str(c.pk), c.accepted_at,
+                                 c.decision_due, str(_("R36: complaint %(id)s on %(section)s must be decided by "
+                                                       "%(due)s.") % {"id": c.public_id,
+                                                                     "section": c.section.title,
+                                                                     "due": _local(c.decision_due)}),
+                                 c.section))
+    return found
+
+
 def open_subjects(*, now: datetime) -> list[Subject]:
-    return _objections() + _publicity() + _contracts() + _refunds(now) + _follow_ups()
+    return _objections() + _publicity() + _contracts() + _refunds(now) + _follow_ups() + _complaints()
 
 
 def levels_due(subject: Subject, now: datetime) -> list[str]:
