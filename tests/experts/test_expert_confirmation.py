@@ -19,7 +19,6 @@ from tests.experts.test_experts_kit import (
     drawable_section,
     make_experts,
     opened,
-    seat_committee,
 )
 from tests.factories import UserFactory, supervisor_user
 from timestamps.ledger import ledger_verify
