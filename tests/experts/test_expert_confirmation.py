@@ -345,3 +345,33 @@ def test_demo_expert_without_an_account_is_confirmed_by_phone():
         confirmations.pick_phone_answer(user=staff, pick_id=called.public_id, confirmed=True)
     assert confirmed_by_phone.exists()
     assert Expert.objects.filter(code__startswith="ZJ", user__isnull=True).count() == 24
+
+
+# --- API ------------------------------------------------------------------------------------------
+
+
+def _bearer(user) -> dict:
+    from trading.models import ApiToken
+
+    return {"HTTP_AUTHORIZATION": f"Bearer {ApiToken.issue(user)}"}
+
+
+def test_api_phone_answer_is_for_platform_staff_only(api, staff):
+    section = drawable_section()
+    draw = _drawn(section)
+    pick = Pick.objects.get(draw=draw, seat=1)
+    url = f"/api/v1/picks/{pick.public_id}/phone/decline"
+    for other in (agency_of(section), supervisor_user()):
+        assert api.post(url, {"reason": "x"}, format="json", **_bearer(other)).status_code == 403
+    answered = api.post(url, {"reason": "在外地"}, format="json", **_bearer(staff))
+    assert answered.status_code == 200 and answered.json()["status"] == "declined"
+    assert Pick.objects.get(draw=draw, seat=1, status=Pick.Status.INVITED).primary is False
+
+
+def test_api_invite_is_for_supervisors_and_staff(api, outbox, staff):
+    expert = make_experts(1)[0]
+    url = f"/api/v1/experts/{expert.code}/invite"
+    assert api.post(url, **_bearer(agency_of(drawable_section()))).status_code == 403
+    assert api.post(url, **_bearer(UserFactory(role=User.Role.EXPERT, organization=None))).status_code == 403
+    invited = api.post(url, **_bearer(staff))
+    assert invited.status_code == 201 and "/expert/activate/" in outbox.read_text(encoding="utf-8")
