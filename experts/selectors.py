@@ -192,6 +192,7 @@ DRAW_LOG_ACTIONS = {
     "draw.phone_declined": _("Declined by telephone"),
     "draw.unanswered": _("No answer in time"),
     "draw.backup_invited": _("Backup invited"),
+    "draw.refill_failed": _("No backup and no supplementary draw possible"),
 }
 
 

@@ -60,8 +60,19 @@ def pick_phone_answer(*, user: User, pick_id: str, confirmed: bool, reason: str 
                   obj=("draw", pick.draw.public_id), now=now,
                   data={"expert": pick.expert.code, "seat": pick.seat, "reason": reason})
     if not confirmed:
-        seat_refill(vacated=pick, now=now)
+        _refill(pick, now=now)
     return pick
+
+
+def _refill(vacated: Pick, *, now: datetime) -> None:
+    """The next backup or a supplementary draw; when the pool has nobody left, the answer still stands, the seat
+    stays vacant (it blocks evaluation) and the ledger says why."""
+    try:
+        with transaction.atomic():
+            seat_refill(vacated=vacated, now=now)
+    except ExpertError as exc:
+        ledger_append(action="draw.refill_failed", actor="system", obj=("draw", vacated.draw.public_id), now=now,
+                      data={"seat": vacated.seat, "specialty": vacated.specialty, "reason": str(exc.message)})
 
 
 def overdue_invitations(*, now: datetime):
@@ -86,7 +97,7 @@ def pick_expire(*, pick_id: int, now: datetime) -> Pick | None:
     ledger_append(action="draw.unanswered", actor="system", obj=("draw", pick.draw.public_id), now=now,
                   data={"expert": pick.expert.code, "seat": pick.seat,
                         "minutes": settings.EXPERT_CONFIRM_MINUTES})
-    seat_refill(vacated=pick, now=now)
+    _refill(pick, now=now)
     return pick
 
 

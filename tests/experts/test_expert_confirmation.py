@@ -375,3 +375,16 @@ def test_api_invite_is_for_supervisors_and_staff(api, outbox, staff):
     assert api.post(url, **_bearer(UserFactory(role=User.Role.EXPERT, organization=None))).status_code == 403
     invited = api.post(url, **_bearer(staff))
     assert invited.status_code == 201 and "/expert/activate/" in outbox.read_text(encoding="utf-8")
+
+
+def test_a_decline_stands_when_nobody_is_left_to_draw_and_the_seat_stays_vacant(staff):
+    section = drawable_section()
+    make_experts(5)
+    draw = _drawn(section, members=5, backups=0)
+    seat5 = Pick.objects.get(draw=draw, seat=5)
+    confirmations.pick_phone_answer(user=staff, pick_id=seat5.public_id, confirmed=False, reason="生病")
+    assert Pick.objects.get(pk=seat5.pk).status == Pick.Status.DECLINED
+    assert not Draw.objects.filter(parent=draw).exists()
+    failed = LedgerEntry.objects.get(action="draw.refill_failed", object_id=draw.public_id)
+    assert failed.data["seat"] == 5
+    assert any("5" in b for b in evaluation.committee_blockers(section))
