@@ -186,6 +186,7 @@ def test_supervisor_sees_the_telephone_answers_in_the_draw_log(staff, client):
     client.force_login(supervisor_user())
     page = client.get(reverse("draw_detail", args=[draw.public_id])).content.decode()
     assert 'id="draw-log"' in page and "身体不适" in page and "platform1" in page
+    assert 'data-refresh="20"' in page  # the supervisor's page follows the answers as they come
     assert 'name="answer" value="confirm"' not in page  # the supervisor watches, it does not record
     assert pick.expert.name not in page  # R25
 
