@@ -3,6 +3,7 @@
 from decimal import Decimal, InvalidOperation
 
 from django.http import FileResponse
+from django.urls import reverse
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
@@ -14,8 +15,8 @@ from rest_framework.views import APIView
 from experts import selectors
 from experts.actions import EvaluationAction, evaluation_act
 from experts.models import Evaluation, Expert, Publicity
+from experts.services import accounts, confirmations, draws, evaluation, pool
 from experts.services import award as award_services
-from experts.services import draws, evaluation, pool
 from experts.services.access import (
     is_section_agency,
     is_supervisor,
@@ -45,7 +46,9 @@ def expert_json(expert: Expert, *, sealed: bool = False) -> dict:
     return {"code": expert.code, "name": expert.name, "specialties": expert.specialties, "region": expert.region,
             "employer": {"name": expert.employer_name, "credit_code": expert.employer_credit_code},
             "title": expert.title, "years_experience": expert.years_experience,
-            "relationships": expert.relationships, "status": expert.status,
+            "relationships": expert.relationships, "status": expert.status, "phone": expert.phone,
+            "email": expert.email,
+            "account_invited_at": expert.account_invited_at.isoformat() if expert.account_invited_at else None,
             "user": expert.user.username if expert.user_id else None,
             "unavailable": [{"starts_at": u.starts_at.isoformat(), "ends_at": u.ends_at.isoformat(),
                              "reason": u.reason} for u in expert.unavailable.all()]}
@@ -144,6 +147,31 @@ class DrawEntropyView(APIView):
     def post(self, request, draw_id):
         draw = draws.draw_add_entropy(user=request.user, draw_id=draw_id, entropy=request.data.get("entropy"))
         return Response(selectors.draw_summary(draw, user=request.user))
+
+
+class ExpertInviteView(APIView):
+    """Send the expert its one-time account activation link (supervisors and platform staff)."""
+
+    @extend_schema(request=None, responses={201: dict})
+    def post(self, request, code):
+        expert = accounts.expert_account_invite(
+            user=request.user, code=code,
+            activation_url=lambda token: request.build_absolute_uri(reverse("expert_activate", args=[token])))
+        return Response({"code": expert.code, "account_invited_at": expert.account_invited_at.isoformat()},
+                        status=status.HTTP_201_CREATED)
+
+
+class PickPhoneAnswerView(APIView):
+    """电话确认: platform staff record what a drawn expert answered on the telephone."""
+
+    @extend_schema(request=dict, responses=dict)
+    def post(self, request, pick_id, answer):
+        if answer not in ("confirm", "decline"):
+            raise NotFound(_("Not found."))
+        pick = confirmations.pick_phone_answer(user=request.user, pick_id=pick_id, confirmed=answer == "confirm",
+                                               reason=str(request.data.get("reason", "")))
+        return Response({"id": pick.public_id, "seat": pick.seat, "status": pick.status,
+                         "status_label": str(pick.get_status_display())})
 
 
 class SectionDrawsView(APIView):

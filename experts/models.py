@@ -52,6 +52,9 @@ class Expert(models.Model):
     years_experience = models.PositiveSmallIntegerField(_("years of experience"), default=0)
     relationships = models.JSONField(_("declared relationships (credit codes)"), default=list, blank=True)
     phone = models.CharField(_("mobile phone"), max_length=40, blank=True)
+    email = models.EmailField(_("e-mail"), blank=True)
+    # When the last account invitation was sent; an activation link names it, so a newer one voids the older.
+    account_invited_at = models.DateTimeField(null=True, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE, db_index=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
@@ -136,9 +139,11 @@ class Pick(models.Model):
         INVITED = "invited", _("Invited, awaiting confirmation")
         CONFIRMED = "confirmed", _("Confirmed")
         DECLINED = "declined", _("Declined")
+        UNANSWERED = "unanswered", _("No answer in time")
         WITHDRAWN = "withdrawn", _("Withdrew: conflict of interest (conclusions void)")
 
     SEATED = (Status.INVITED, Status.CONFIRMED)
+    VACATED = (Status.DECLINED, Status.UNANSWERED, Status.WITHDRAWN)
 
     public_id = models.CharField(max_length=24, unique=True, default=_pick_public_id, editable=False)
     draw = models.ForeignKey(Draw, on_delete=models.PROTECT, related_name="picks")
@@ -152,6 +157,8 @@ class Pick(models.Model):
     invited_at = models.DateTimeField(null=True, blank=True)
     answered_at = models.DateTimeField(null=True, blank=True)
     decline_reason = models.CharField(max_length=300, blank=True)
+    # How the answer came: "account" (the expert's own), "phone" (recorded by platform staff), "timeout" (the sweep).
+    answer_channel = models.CharField(max_length=8, blank=True)
     replaces = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     # Evaluation: the avoidance declaration (回避声明), the leader vote, scores submitted, report signature.
     declared_at = models.DateTimeField(null=True, blank=True)

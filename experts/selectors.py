@@ -88,12 +88,14 @@ def draw_summary(draw: Draw, *, user) -> dict:
                "confirmed": sum(p.status == Pick.Status.CONFIRMED for p in mine),
                "invited": sum(p.status == Pick.Status.INVITED for p in mine),
                "declined": sum(p.status == Pick.Status.DECLINED for p in mine),
+               "unanswered": sum(p.status == Pick.Status.UNANSWERED for p in mine),
                "withdrawn": sum(p.status == Pick.Status.WITHDRAWN for p in mine),
                "standby": sum(p.status == Pick.Status.STANDBY for p in mine)}
         if is_supervisor(user):
             row["pool_size"] = len(draw.pools[index])
             row["pool_hash"] = draw.pool_hashes[index]
-            row["picks"] = [{"code": p.expert.code, "status": p.status, "primary": p.primary, "seat": p.seat}
+            row["picks"] = [{"code": p.expert.code, "status": p.status, "primary": p.primary, "seat": p.seat,
+                             "status_label": str(p.get_status_display())}
                             for p in sorted(mine, key=lambda p: p.position)]
         groups.append(row)
     return {
@@ -179,3 +181,39 @@ def report_readable_by(*, user, section: Section) -> bool:
     """评标报告: the committee, the section's agency and supervisors read it."""
     return (is_supervisor(user) or is_section_agency(user, section)
             or member_of(user=user, section=section) is not None)
+
+
+DRAW_LOG_ACTIONS = {
+    "draw.committed": _("Committed (C published)"),
+    "draw.complete": _("Drawn"),
+    "draw.confirmed": _("Confirmed in the expert's account"),
+    "draw.declined": _("Declined in the expert's account"),
+    "draw.phone_confirmed": _("Confirmed by telephone"),
+    "draw.phone_declined": _("Declined by telephone"),
+    "draw.unanswered": _("No answer in time"),
+    "draw.backup_invited": _("Backup invited"),
+    "draw.refill_failed": _("No backup and no supplementary draw possible"),
+}
+
+
+def draw_log(*, user, draw: Draw, now: datetime | None = None) -> list[dict]:
+    """The ledger entries of a draw and its supplementary draws, for supervisors and platform staff: codes and
+    seats only; the account names of a sealed committee's experts are not shown (R25)."""
+    from timestamps.models import LedgerEntry
+
+    if not is_supervisor(user):
+        return []
+    main = draw.parent or draw
+    ids = [main.public_id, *main.supplements.values_list("public_id", flat=True)]
+    sealed = sealed_usernames_for(user=user, now=now)
+    return [{"seq": e.seq, "at": e.at, "draw": e.object_id, "action": str(DRAW_LOG_ACTIONS.get(e.action, e.action)),
+             "actor": _("the expert") if e.actor in sealed else e.actor, "expert": e.data.get("expert", ""),
+             "seat": e.data.get("seat"), "reason": e.data.get("reason", ""), "replaces": e.data.get("replaces", "")}
+            for e in LedgerEntry.objects.filter(object_type="draw", object_id__in=ids).order_by("seq")]
+
+
+def phone_sheet(*, user, draw: Draw) -> list[Pick]:
+    """The invited and confirmed seats of a draw with their phone numbers, for platform staff only (电话确认)."""
+    if not (getattr(user, "is_authenticated", False) and user.has_role(User.Role.ADMIN)):
+        return []
+    return list(draw.picks.filter(status__in=Pick.SEATED).select_related("expert").order_by("seat"))

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from django.contrib import messages
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
@@ -13,8 +14,8 @@ from django.utils.translation import gettext as _
 from experts import selectors
 from experts.actions import EvaluationAction, evaluation_act
 from experts.models import SPECIALTIES, Draw, Evaluation, EvaluationDocument, Expert, Publicity
+from experts.services import accounts, confirmations, draws, evaluation, pool
 from experts.services import award as award_services
-from experts.services import draws, evaluation, pool
 from experts.services.evaluation import scored_criteria, valid_bids
 from trading.files import open_stored
 from trading.models import Section, User
@@ -58,6 +59,13 @@ def expert_pool(request):
             if report.ok:
                 messages.success(request, _("Imported: %(c)d new, %(u)d updated.") % {"c": report.created,
                                                                                      "u": report.updated})
+    elif request.method == "POST" and request.POST.get("action") == "invite":
+        code = request.POST.get("code", "")
+        _attempt(request, lambda: accounts.expert_account_invite(
+            user=request.user, code=code,
+            activation_url=lambda token: request.build_absolute_uri(reverse("expert_activate", args=[token]))),
+            _("Expert %(c)s is invited to open an account.") % {"c": code})
+        return redirect("expert_pool")
     elif request.method == "POST":
         code = request.POST.get("code", "")
         _attempt(request, lambda: pool.expert_set_status(actor=request.user, code=code,
@@ -83,6 +91,13 @@ def draw_list(request):
 @role_required(*SUPERVISION)
 def draw_detail(request, draw_id):
     draw = get_object_or_404(Draw.objects.select_related("section__project"), public_id=draw_id)
+    if request.method == "POST" and request.POST.get("action") == "phone":
+        answer = request.POST.get("answer")
+        _attempt(request, lambda: confirmations.pick_phone_answer(
+            user=request.user, pick_id=request.POST.get("pick", ""), confirmed=answer == "confirm",
+            reason=request.POST.get("reason", "")),
+            _("Telephone confirmation recorded.") if answer == "confirm" else _("Telephone decline recorded."))
+        return redirect("draw_detail", draw_id=draw_id)
     if request.method == "POST":
         _attempt(request, lambda: draws.draw_add_entropy(user=request.user, draw_id=draw_id,
                                                          entropy=request.POST.get("entropy", "")),
@@ -94,7 +109,9 @@ def draw_detail(request, draw_id):
         if request.GET.get("replay"):
             replay = draws.draw_replay_of(draw)
     return render(request, "experts/draw_detail.html", {
-        "draw": draw, "summary": selectors.draw_summary(draw, user=request.user), "audit": audit, "replay": replay})
+        "draw": draw, "summary": selectors.draw_summary(draw, user=request.user), "audit": audit, "replay": replay,
+        "log": selectors.draw_log(user=request.user, draw=draw),
+        "phone_sheet": selectors.phone_sheet(user=request.user, draw=draw)})
 
 
 # --- the agency: request a draw, follow it, run evaluation, publicity, award and contract --------------
@@ -108,6 +125,7 @@ def section_experts(request, public_id):
         return redirect("section_experts", public_id=public_id)
     record = Evaluation.objects.filter(section=section).first()
     return render(request, "experts/section.html", {
+        "blockers": evaluation.committee_blockers(section) if record is None else [],
         "section": section, "draws": [selectors.draw_summary(d, user=request.user)
                                       for d in selectors.section_draws_for(user=request.user, section=section)],
         "specialties": SPECIALTIES, "evaluation": record, "publicity": Publicity.objects.filter(section=section).first(),
@@ -150,6 +168,27 @@ def _agency_action(request, section: Section) -> None:
 
 
 # --- experts: invitations and the evaluation room -----------------------------------------------------
+
+
+def expert_activate(request, token):
+    """The one-time account activation link (no login: the signed token is the proof)."""
+    try:
+        expert = accounts.expert_token_check(token=token)
+    except DomainError as exc:
+        return render(request, "experts/activate.html", {"problem": exc.message}, status=410)
+    if request.method == "POST":
+        if request.POST.get("password") != request.POST.get("password2"):
+            messages.error(request, _("The two passwords differ."))
+        else:
+            try:
+                user = accounts.expert_account_activate(token=token, password=request.POST.get("password", ""))
+            except DomainError as exc:
+                messages.error(request, str(exc.message))
+            else:
+                messages.success(request, _("Your account %(u)s is open; sign in with it.") % {"u": user.username})
+                return redirect("login")
+    return render(request, "experts/activate.html", {"expert": expert, "username": expert.code.lower()})
+
 
 
 @role_required(User.Role.EXPERT)

@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -298,6 +299,8 @@ def _seat_picks(draw: Draw, results: list[GroupResult], *, now: datetime) -> Non
                                        position=position, primary=primary, seat=seat,
                                        status=Pick.Status.INVITED if primary else Pick.Status.STANDBY,
                                        invited_at=now if primary else None)
+            if primary:
+                invitation_notify(pick)
             if primary and draw.parent_id:
                 pick.replaces = _vacated(draw.section, seat)
                 pick.save(update_fields=["replaces"])
@@ -309,12 +312,23 @@ def _supplement_seats(draw: Draw) -> Iterable[int]:
 
 
 def _vacated(section: Section, seat: int) -> Pick | None:
-    return (Pick.objects.filter(draw__section=section, seat=seat,
-                                status__in=[Pick.Status.DECLINED, Pick.Status.WITHDRAWN])
+    return (Pick.objects.filter(draw__section=section, seat=seat, status__in=Pick.VACATED)
             .order_by("-answered_at", "-pk").first())
 
 
 # --- after the draw: confirmations, declines, backups, supplementary draws -----------------------
+
+
+def invitation_notify(pick: Pick) -> None:
+    """Tell a called expert, once the transaction commits, that it was drawn and how to answer."""
+    from experts.notify import expert_notify_on_commit
+
+    expert, draw = pick.expert, pick.draw
+    body = _("You were drawn for an evaluation committee (seat %(seat)s) from %(starts)s. Confirm or decline in "
+             "your expert account within %(minutes)d minutes, or answer the platform's call.") % {
+        "seat": pick.seat, "starts": timezone.localtime(draw.evaluation_starts_at).strftime("%Y-%m-%d %H:%M"),
+        "minutes": settings.EXPERT_CONFIRM_MINUTES}
+    expert_notify_on_commit(expert=expert, subject=_("Evaluation invitation"), body=body)
 
 
 def _own_pick(user: User, pick_id: str) -> Pick:
@@ -334,8 +348,8 @@ def pick_confirm(*, user: User, pick_id: str, now: datetime | None = None) -> Pi
         return pick
     if pick.status != Pick.Status.INVITED:
         raise ExpertError(_("This invitation is no longer open."), code="closed")
-    pick.status, pick.answered_at = Pick.Status.CONFIRMED, now
-    pick.save(update_fields=["status", "answered_at"])
+    pick.status, pick.answered_at, pick.answer_channel = Pick.Status.CONFIRMED, now, "account"
+    pick.save(update_fields=["status", "answered_at", "answer_channel"])
     ledger_append(action="draw.confirmed", actor=user, obj=("draw", pick.draw.public_id), now=now,
                   data={"expert": pick.expert.code, "seat": pick.seat})
     return pick
@@ -353,9 +367,9 @@ def pick_decline(*, user: User, pick_id: str, reason: str = "", now: datetime | 
     if hasattr(pick.draw.section, "evaluation"):
         raise ExpertError(_("The evaluation has started: declare a conflict of interest instead."),
                           code="evaluating")
-    pick.status, pick.answered_at = Pick.Status.DECLINED, now
+    pick.status, pick.answered_at, pick.answer_channel = Pick.Status.DECLINED, now, "account"
     pick.decline_reason = (reason or "").strip()[:300]
-    pick.save(update_fields=["status", "answered_at", "decline_reason"])
+    pick.save(update_fields=["status", "answered_at", "decline_reason", "answer_channel"])
     ledger_append(action="draw.declined", actor=user, obj=("draw", pick.draw.public_id), now=now,
                   data={"expert": pick.expert.code, "seat": pick.seat})
     seat_refill(vacated=pick, now=now)
@@ -371,6 +385,7 @@ def seat_refill(*, vacated: Pick, now: datetime) -> Pick | Draw:
         backup.status, backup.seat, backup.invited_at, backup.replaces = (
             Pick.Status.INVITED, vacated.seat, now, vacated)
         backup.save(update_fields=["status", "seat", "invited_at", "replaces"])
+        invitation_notify(backup)
         ledger_append(action="draw.backup_invited", actor="system", obj=("draw", vacated.draw.public_id), now=now,
                       data={"expert": backup.expert.code, "seat": backup.seat, "replaces": vacated.expert.code})
         return backup

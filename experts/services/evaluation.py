@@ -44,9 +44,20 @@ def seats_of(section: Section) -> int:
 
 
 def committee_complete(section: Section) -> bool:
-    members = selectors.committee(section)
-    return bool(members) and len(members) == seats_of(section) and all(
-        m.status == Pick.Status.CONFIRMED for m in members)
+    return seats_of(section) > 0 and not committee_blockers(section)
+
+
+def committee_blockers(section: Section) -> list[str]:
+    """Why evaluation cannot start yet, one line per seat not confirmed: by seat number only (R25)."""
+    seated = {m.seat: m for m in selectors.committee(section)}
+    blockers = []
+    for seat in range(1, seats_of(section) + 1):
+        member = seated.get(seat)
+        if member is None:
+            blockers.append(_("Seat %(n)d is vacant: its supplementary draw is not complete.") % {"n": seat})
+        elif member.status != Pick.Status.CONFIRMED:
+            blockers.append(_("Seat %(n)d has not confirmed yet.") % {"n": seat})
+    return blockers
 
 
 # --- start -----------------------------------------------------------------------------------
@@ -80,9 +91,10 @@ def evaluation_start(*, user: User, section_id: int, price_settings: dict | None
         return existing
     if section.status != Section.Status.OPENED:
         raise ExpertError(_("Evaluation starts after the opening is complete."), code="wrong_state")
-    if not committee_complete(section):
-        raise ExpertError(_("Every seat of the committee must be confirmed before evaluation starts."),
-                          code="committee_incomplete")
+    blockers = committee_blockers(section) if seats_of(section) else [_("No committee has been drawn.")]
+    if blockers:
+        raise ExpertError(_("Every seat of the committee must be confirmed before evaluation starts.") + " "
+                          + " ".join(blockers), code="committee_incomplete")
     try:
         rule = PriceRule.from_settings(price_settings or {})
     except (InvalidOperation, TypeError, ValueError):

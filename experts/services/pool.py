@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -21,7 +23,7 @@ from trading.social_credit_code import CreditCodeError, credit_code_normalize
 
 CODE_RE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 CSV_COLUMNS = ["code", "name", "specialties", "region", "employer_name", "employer_credit_code", "title",
-               "years_experience", "relationships", "phone", "username"]
+               "years_experience", "relationships", "phone", "username", "email"]
 _LIST_SPLIT = re.compile(r"[;；、,，|]")
 
 
@@ -42,7 +44,7 @@ def _credit_code(raw: str, *, field_name: str) -> str:
 
 def expert_fields_clean(*, code: str, name: str, specialties, employer_name: str, employer_credit_code: str,
                         region: str = "", title: str = "", years_experience=0, relationships=(),
-                        phone: str = "", username: str = "") -> dict:
+                        phone: str = "", username: str = "", email: str = "") -> dict:
     """Validate one expert record; raise ExpertError naming the field that is wrong."""
     code = (code or "").strip()
     if not CODE_RE.match(code):
@@ -59,6 +61,12 @@ def expert_fields_clean(*, code: str, name: str, specialties, employer_name: str
         raise ExpertError(_("Years of experience must be a whole number."), field="years_experience") from None
     if not 0 <= years <= 70:
         raise ExpertError(_("Years of experience must be between 0 and 70."), field="years_experience")
+    email = (email or "").strip()
+    if email:
+        try:
+            validate_email(email)
+        except ValidationError:
+            raise ExpertError(_("Enter a valid e-mail address."), field="email") from None
     user = None
     if (username or "").strip():
         user = User.objects.filter(username=username.strip(), role=User.Role.EXPERT).first()
@@ -75,6 +83,7 @@ def expert_fields_clean(*, code: str, name: str, specialties, employer_name: str
         "years_experience": years,
         "relationships": sorted({_credit_code(c, field_name="relationships") for c in _split(relationships)}),
         "phone": clean_text(phone, field="phone", label=_("Phone"), max_length=40, required=False),
+        "email": email[:254],
         "user": user,
     }
 

@@ -42,4 +42,15 @@
     var select = event.target.closest("select[data-autosubmit]");
     if (select && select.form) { select.form.submit(); }
   });
+
+  // <section data-refresh="20"> reloads the page every 20 s (a supervisor following a draw's log), unless the
+  // user is typing in a field.
+  var refreshing = document.querySelector("[data-refresh]");
+  if (refreshing) {
+    window.setInterval(function () {
+      if (!document.activeElement || !document.activeElement.matches("input, textarea, select")) {
+        window.location.reload();
+      }
+    }, 1000 * parseInt(refreshing.getAttribute("data-refresh"), 10));
+  }
 })();

@@ -356,6 +356,17 @@ RATING_FOLLOWUP_DAYS = env_int("RATING_FOLLOWUP_DAYS", 5)
 BREAK_GLASS_MINUTES = env_int("BREAK_GLASS_MINUTES", 60)
 BREAK_GLASS_REASON_MIN_LENGTH = env_int("BREAK_GLASS_REASON_MIN_LENGTH", 20)
 
+# Experts (专家): how invitations reach them (console | file | smtp; smtp sends e-mail through Django's EMAIL_*
+# settings, console and file stand in for the SMS gateway), the file backend's outbox, how long a drawn expert
+# has to answer before the seat goes to the next backup, and how long an account activation link lasts.
+EXPERT_NOTIFIER = env_str("EXPERT_NOTIFIER", "console")
+EXPERT_NOTIFIER_FILE = Path(env_str("EXPERT_NOTIFIER_FILE", str(VAR_DIR / "expert-outbox.jsonl")))
+EXPERT_CONFIRM_MINUTES = env_int("EXPERT_CONFIRM_MINUTES", 120)
+EXPERT_ACTIVATION_HOURS = env_int("EXPERT_ACTIVATION_HOURS", 72)
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "noreply@localhost")
+
 # The public portal's OCDS releases: the ocid prefix registered with the OCDS and the data licence URL.
 OCDS_OCID_PREFIX = env_str("OCDS_OCID_PREFIX", "ocds-gj2026")
 OCDS_LICENSE = env_str("OCDS_LICENSE", "")
