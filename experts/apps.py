@@ -12,4 +12,6 @@ class ExpertsConfig(AppConfig):
         signals.bid_documents_wanted.connect(receivers.bid_documents_wanted,
                                              dispatch_uid="experts.bid_documents_wanted")
         signals.demo_seeded.connect(receivers.demo_seeded, dispatch_uid="experts.demo_seeded")
+        signals.section_archive_files.connect(receivers.section_archive_files,
+                                              dispatch_uid="experts.section_archive_files")
         signals.ledger_sealed_actors.connect(receivers.ledger_sealed_actors, dispatch_uid="experts.ledger_sealed_actors")

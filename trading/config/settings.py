@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "trading.credit",
     "trading.supervision",
     "trading.portal",
+    "trading.archives",
 ]
 
 MIDDLEWARE = [
@@ -342,6 +343,9 @@ RULE_OBJECTION_ANSWER_DAYS = env_int("RULE_OBJECTION_ANSWER_DAYS", 3)  # R04
 RULE_DEPOSIT_CAP_PERCENT = env_str("RULE_DEPOSIT_CAP_PERCENT", "2")  # R15
 RULE_PUBLICITY_START_DAYS = env_int("RULE_PUBLICITY_START_DAYS", 3)  # R27
 RULE_CONTRACT_DAYS = env_int("RULE_CONTRACT_DAYS", 30)  # R29
+
+# 电子档案: years a section's sealed archive is kept in the file store after it is built.
+ARCHIVE_RETENTION_YEARS = env_int("ARCHIVE_RETENTION_YEARS", 30)
 
 # Supervision: early warning before a step is due, and the days a supervisor has to follow up a rating.
 SUPERVISION_WARNING_HOURS = env_int("SUPERVISION_WARNING_HOURS", 24)

@@ -26,4 +26,5 @@ urlpatterns = [
     path("", include("experts.web_urls")),
     path("", include("trading.web.urls")),
     path("", include("trading.supervision.urls")),
+    path("", include("trading.archives.urls")),
 ]

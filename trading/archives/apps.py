@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+
+
+class ArchivesConfig(AppConfig):
+    name = "trading.archives"
+    label = "archives"
+    verbose_name = "Archives"
+
+    def ready(self) -> None:
+        from trading import signals
+        from trading.archives import receivers
+
+        signals.section_archive_files.connect(receivers.tender_documents, dispatch_uid="archives.tender_documents")
+        signals.periodic_sweep.connect(receivers.sweep_archive_sections, dispatch_uid="archives.sweep_archive_sections")
