@@ -13,10 +13,11 @@ def section_archive_files(*, section: Section) -> list[tuple[str, bytes | str, s
     listing = [{"bid": bid.public_id, "organization": bid.organization.name,
                 "credit_code": bid.organization.credit_code, "status": bid.status, "digest": bid.digest,
                 "size": bid.size, "received_at": bid.received_at.isoformat(), "opening_no": bid.opening_no,
-                "receipt": f"bids/{bid.public_id}.tsr"} for bid in bids]
+                "receipt": f"bids/{bid.public_id}.tsr" if bid.timestamp_token else None} for bid in bids]
     files: list[tuple[str, bytes | str, str | None]] = [
         ("bids/bids.json", json.dumps(listing, ensure_ascii=False, indent=2).encode(), None)]
-    files += [(f"bids/{bid.public_id}.tsr", token_to_response(bytes(bid.timestamp_token)), None) for bid in bids]
+    files += [(f"bids/{bid.public_id}.tsr", token_to_response(bytes(bid.timestamp_token)), None)
+              for bid in bids if bid.timestamp_token]
     room = OpeningRoom.objects.filter(section=section).first()
     if room is not None and room.record_path:
         files.append(("opening/opening-record.pdf", room.record_path, room.record_sha256 or None))

@@ -15,6 +15,7 @@ import hashlib
 import io
 import json
 import zipfile
+import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -150,9 +151,12 @@ def archive_verify(*, archive: bytes, certs_pem: bytes) -> Verdict:
     if MANIFEST not in names or MANIFEST_TOKEN not in names:
         verdict.add("archive", False, f"the archive holds no {MANIFEST} and {MANIFEST_TOKEN}")
         return verdict
-    raw = bundle.read(MANIFEST)
-    stamped = receipt_verify(token=bundle.read(MANIFEST_TOKEN), certs_pem=certs_pem,
-                             data_sha256=hashlib.sha256(raw).digest())
+    try:
+        raw, token = bundle.read(MANIFEST), bundle.read(MANIFEST_TOKEN)
+    except (zipfile.BadZipFile, zlib.error, EOFError):
+        verdict.add("manifest", False, f"{MANIFEST} or {MANIFEST_TOKEN} is damaged")
+        return verdict
+    stamped = receipt_verify(token=token, certs_pem=certs_pem, data_sha256=hashlib.sha256(raw).digest())
     verdict.certificates, verdict.signed_at = stamped.certificates, stamped.signed_at
     if not verdict.add("manifest", stamped.ok, "the manifest is sealed by the TSA" if stamped.ok else
                        "the manifest's token does not verify: "
@@ -172,7 +176,12 @@ def archive_verify(*, archive: bytes, certs_pem: bytes) -> Verdict:
     if ledger_name not in names or anchor_name not in names:
         verdict.add("ledger", False, "the archive holds no ledger entries or covering anchor")
         return verdict
-    _ledger_check(verdict, bundle.read(ledger_name), bundle.read(anchor_name), certs_pem)
+    try:
+        entries, anchor = bundle.read(ledger_name), bundle.read(anchor_name)
+    except (zipfile.BadZipFile, zlib.error, EOFError):
+        verdict.add("ledger", False, "the ledger entries or the covering anchor are damaged")
+        return verdict
+    _ledger_check(verdict, entries, anchor, certs_pem)
     return verdict
 
 
@@ -181,10 +190,13 @@ def _files_check(verdict: Verdict, bundle: zipfile.ZipFile, names: set[str], fil
         if name not in names:
             return verdict.add("files", False, f"{name} is listed in the manifest but missing")
         digest, length = hashlib.sha256(), 0
-        with bundle.open(name) as stream:
-            while block := stream.read(1 << 20):
-                digest.update(block)
-                length += len(block)
+        try:
+            with bundle.open(name) as stream:
+                while block := stream.read(1 << 20):
+                    digest.update(block)
+                    length += len(block)
+        except (zipfile.BadZipFile, zlib.error, EOFError):  # damaged bytes inside the zip fail its CRC
+            return verdict.add("files", False, f"{name} is damaged: it does not match its hash in the manifest")
         if digest.hexdigest() != sha256 or length != size:
             return verdict.add("files", False, f"{name} does not match its hash in the manifest")
         if recorded and recorded != sha256:
