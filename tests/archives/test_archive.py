@@ -22,8 +22,8 @@ from timestamps.evidence import archive_verify
 from timestamps.models import LedgerEntry
 from timestamps.published import tsa_chain_pem
 from trading.archives.models import SectionArchive
-from trading.archives.services import archive_build, sweep_archive_sections
-from trading.files import read_stored
+from trading.archives.services import archive_build, sweep_archive_retention, sweep_archive_sections
+from trading.files import read_stored, stored_size
 from trading.models import Section
 from trading.services import lifecycle
 from trading.services.errors import SectionError
@@ -234,3 +234,19 @@ def test_the_agency_section_page_and_the_console_link_the_archive(client, cancel
     assert url in client.get(f"/agency/sections/{cancelled.public_id}/").content.decode()
     client.force_login(supervisor_user())
     assert url in client.get("/supervision/").content.decode()
+
+
+def test_the_zip_is_deleted_when_its_retention_runs_out_not_a_second_before(client, cancelled,
+                                                                           django_capture_on_commit_callbacks):
+    archive = archive_build(section_id=cancelled.pk)
+    assert sweep_archive_retention(now=archive.retain_until - timedelta(seconds=1)) == 0
+    assert read_stored(archive.storage_path)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert sweep_archive_retention(now=archive.retain_until) == 1
+    assert stored_size(archive.storage_path) is None
+    archive.refresh_from_db()
+    assert archive.discarded_at == archive.retain_until
+    assert LedgerEntry.objects.filter(action="archive.discarded", object_id=cancelled.public_id).exists()
+    assert sweep_archive_retention(now=archive.retain_until) == 0
+    client.force_login(cancelled.project.created_by)
+    assert client.get(f"/sections/{cancelled.public_id}/archive.zip").status_code == 404

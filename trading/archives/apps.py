@@ -11,4 +11,5 @@ class ArchivesConfig(AppConfig):
         from trading.archives import receivers
 
         signals.section_archive_files.connect(receivers.tender_documents, dispatch_uid="archives.tender_documents")
-        signals.periodic_sweep.connect(receivers.sweep_archive_sections, dispatch_uid="archives.sweep_archive_sections")
+        for sweep in (receivers.sweep_archive_sections, receivers.sweep_archive_retention):
+            signals.periodic_sweep.connect(sweep, dispatch_uid=f"archives.{sweep.__name__}")

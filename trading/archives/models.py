@@ -18,6 +18,7 @@ class SectionArchive(models.Model):
     ledger_to = models.PositiveBigIntegerField()
     created_at = models.DateTimeField()
     retain_until = models.DateTimeField()
+    discarded_at = models.DateTimeField(null=True, blank=True)  # the zip was deleted after retain_until
 
     def __str__(self) -> str:
         return f"SectionArchive {self.pk}"

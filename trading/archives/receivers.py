@@ -14,3 +14,7 @@ def tender_documents(sender, *, section: Section, **kwargs) -> list[tuple[str, s
 
 def sweep_archive_sections(sender, *, now: datetime, **kwargs) -> int:
     return services.sweep_archive_sections(now=now)
+
+
+def sweep_archive_retention(sender, *, now: datetime, **kwargs) -> int:
+    return services.sweep_archive_retention(now=now)

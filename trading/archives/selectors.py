@@ -18,7 +18,7 @@ def may_download_archive(*, user, section: Section) -> bool:
 def archive_get_downloadable(*, user, public_id: str) -> SectionArchive:
     """The section's archive if this user may download it; otherwise, or before it is built, NotFound."""
     section = selectors.section_get_visible(user=user, public_id=public_id)
-    archive = SectionArchive.objects.filter(section=section).select_related("section").first()
+    archive = SectionArchive.objects.filter(section=section, discarded_at__isnull=True).select_related("section").first()
     if archive is None or not may_download_archive(user=user, section=section):
         raise NotFound(_("No archive for this section."))
     return archive

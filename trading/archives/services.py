@@ -26,7 +26,7 @@ from timestamps.stamping import stamp
 from timestamps.tsa import token_to_response
 from trading import signals
 from trading.archives.models import SectionArchive
-from trading.files import BLOCK, HashingSink, open_stored, stored_writer
+from trading.files import BLOCK, HashingSink, delete_stored, open_stored, stored_writer
 from trading.models import Section
 from trading.services.errors import SectionError
 
@@ -158,3 +158,22 @@ def sweep_archive_sections(*, now: datetime | None = None) -> int:
             continue
         built += 1
     return built
+
+
+def sweep_archive_retention(*, now: datetime | None = None) -> int:
+    """Delete the zips whose retention (ARCHIVE_RETENTION_YEARS) has run out; the record and the ledger stay."""
+    now = now or timezone.now()
+    discarded = 0
+    for archive_id in list(SectionArchive.objects.filter(retain_until__lte=now, discarded_at__isnull=True)
+                           .values_list("pk", flat=True)):
+        with transaction.atomic():
+            archive = SectionArchive.objects.select_for_update().select_related("section").get(pk=archive_id)
+            if archive.discarded_at is not None:
+                continue
+            archive.discarded_at = now
+            archive.save(update_fields=["discarded_at"])
+            ledger_append(action="archive.discarded", actor="system", obj=archive.section, now=now,
+                          data={"sha256": archive.sha256, "retain_until": archive.retain_until.isoformat()})
+            transaction.on_commit(lambda path=archive.storage_path: delete_stored(path))
+        discarded += 1
+    return discarded
