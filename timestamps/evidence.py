@@ -38,10 +38,14 @@ def anchors_read(raw: bytes) -> list[Anchor]:
     try:
         data = json.loads(raw)
         records = data["anchors"] if isinstance(data, dict) else data
-        return [Anchor(int(r["seq"]), str(r["head_hash"]).lower(), base64.b64decode(r["token"], validate=True))
-                for r in records]
+        return [_anchor(record) for record in records]
     except (ValueError, KeyError, TypeError, binascii.Error) as exc:
         raise ValueError("not an anchor list: needs seq, head_hash (hex) and token (base64) per anchor") from exc
+
+
+def _anchor(record: dict) -> Anchor:
+    return Anchor(int(record["seq"]), str(record["head_hash"]).lower(), base64.b64decode(record["token"],
+                                                                                         validate=True))
 
 
 def anchors_verify(*, anchors: list[Anchor], certs_pem: bytes, ledger: bytes | None = None) -> Verdict:
@@ -209,9 +213,9 @@ def _files_check(verdict: Verdict, bundle: zipfile.ZipFile, names: set[str], fil
 
 def _ledger_check(verdict: Verdict, entries: bytes, anchor_raw: bytes, certs_pem: bytes) -> None:
     try:
-        (anchor,) = anchors_read(b"[" + anchor_raw + b"]")
-    except ValueError as exc:
-        verdict.add("ledger", False, f"the covering anchor: {exc}")
+        anchor = _anchor(json.loads(anchor_raw))
+    except (ValueError, KeyError, TypeError, binascii.Error):
+        verdict.add("ledger", False, "the covering anchor needs seq, head_hash (hex) and token (base64)")
         return
     last = None
     try:

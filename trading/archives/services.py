@@ -51,15 +51,21 @@ def retention_end(now: datetime, years: int) -> datetime:
         return now.replace(year=now.year + years, day=28)
 
 
-def _ledger_range(section: Section) -> tuple[int, LedgerAnchor, list[int]]:
-    """The section's entries, the first of them, and the earliest anchor at or after the last (made if none)."""
-    seqs = list(LedgerEntry.objects.filter(object_id=section.public_id).order_by("seq").values_list("seq", flat=True))
-    if not seqs:
-        raise SectionError("the section has no ledger entries", code="no_ledger")
-    anchor = LedgerAnchor.objects.filter(seq__gte=seqs[-1]).order_by("seq").first()
-    if anchor is None:
-        anchor = ledger_anchor(force=True) or LedgerAnchor.objects.filter(seq__gte=seqs[-1]).order_by("seq").first()
-    return seqs[0], anchor, seqs
+def _section_seqs(section: Section) -> list[int]:
+    return list(LedgerEntry.objects.filter(object_id=section.public_id).order_by("seq").values_list("seq", flat=True))
+
+
+def _covering_anchor(last_seq: int) -> LedgerAnchor | None:
+    return LedgerAnchor.objects.filter(seq__gte=last_seq).order_by("seq").first()
+
+
+def _anchor_ensure(section_id: int) -> None:
+    """Anchor the ledger now if no anchor covers the section yet, in its own short transaction: the head stays
+    locked only for the token, not while the zip is written."""
+    section = Section.objects.get(pk=section_id)
+    seqs = _section_seqs(section)
+    if seqs and _covering_anchor(seqs[-1]) is None:
+        ledger_anchor(force=True)
 
 
 def _add(bundle: zipfile.ZipFile, name: str, content: bytes | str) -> tuple[str, int]:
@@ -85,17 +91,27 @@ def _contributions(section: Section) -> list[tuple[str, bytes | str, str | None]
     return items
 
 
-@transaction.atomic
 def archive_build(*, section_id: int, now: datetime | None = None) -> SectionArchive:
     """Build and seal the archive of an ended section; a section already archived keeps its archive."""
-    now = now or timezone.now()
+    _anchor_ensure(section_id)
+    return _archive_build(section_id=section_id, now=now or timezone.now())
+
+
+@transaction.atomic
+def _archive_build(*, section_id: int, now: datetime) -> SectionArchive:
     section = Section.objects.select_for_update().select_related("project").get(pk=section_id)
     existing = SectionArchive.objects.filter(section=section).first()
     if existing is not None:
         return existing
     if section.status not in ENDED:
         raise SectionError("only a contracted, failed or cancelled section is archived", code="not_ended")
-    from_seq, anchor, section_seqs = _ledger_range(section)
+    section_seqs = _section_seqs(section)
+    if not section_seqs:
+        raise SectionError("the section has no ledger entries", code="no_ledger")
+    anchor = _covering_anchor(section_seqs[-1])
+    if anchor is None:
+        raise SectionError("no anchor covers the section's ledger entries yet", code="no_anchor")
+    from_seq = section_seqs[0]
     files = []
     with tempfile.SpooledTemporaryFile(max_size=16 * BLOCK) as spool:
         with zipfile.ZipFile(spool, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
