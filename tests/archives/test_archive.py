@@ -250,3 +250,22 @@ def test_the_zip_is_deleted_when_its_retention_runs_out_not_a_second_before(clie
     assert sweep_archive_retention(now=archive.retain_until) == 0
     client.force_login(cancelled.project.created_by)
     assert client.get(f"/sections/{cancelled.public_id}/archive.zip").status_code == 404
+
+
+def test_a_file_slipped_into_the_archive_is_named(cancelled):
+    archive_build(section_id=cancelled.pk)
+    bundle, out = zipfile.ZipFile(io.BytesIO(zip_bytes(cancelled))), io.BytesIO()
+    with zipfile.ZipFile(out, "w") as target:
+        for info in bundle.infolist():
+            target.writestr(info.filename, bundle.read(info.filename))
+        target.writestr("tender/extra.pdf", b"%PDF-1.4 not part of the record")
+    assert failures(verify(out.getvalue()))["files"] == "tender/extra.pdf is not listed in the manifest"
+
+
+def test_a_failed_section_is_archived():
+    section = publish_section()
+    Section.objects.filter(pk=section.pk).update(status=Section.Status.OPENING)
+    lifecycle.section_transition(section_id=section.pk, to=Section.Status.FAILED, actor="system")
+    assert sweep_archive_sections(now=timezone.now()) == 1
+    verdict = verify(zip_bytes(section))
+    assert verdict.ok, failures(verdict)
