@@ -1,5 +1,6 @@
 """How sealed bids plug into the core's extension points (trading/signals.py)."""
 
+from bidding import archive
 from bidding.room import services as room
 from bidding.services import bids, keys, uploads
 
@@ -43,3 +44,8 @@ def sweep_demo_robot(sender, *, now, **kwargs):
     from bidding.demo import robot_step
 
     return robot_step(now=now)
+
+
+
+def section_archive_files(sender, *, section, **kwargs):
+    return archive.section_archive_files(section=section)

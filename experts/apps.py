@@ -15,4 +15,6 @@ class ExpertsConfig(AppConfig):
         signals.demo_seeded.connect(receivers.demo_seeded, dispatch_uid="experts.demo_seeded")
         signals.periodic_sweep.connect(sweep_expert_confirmations,
                                        dispatch_uid="experts.sweep_expert_confirmations")
+        signals.section_archive_files.connect(receivers.section_archive_files,
+                                              dispatch_uid="experts.section_archive_files")
         signals.ledger_sealed_actors.connect(receivers.ledger_sealed_actors, dispatch_uid="experts.ledger_sealed_actors")

@@ -27,3 +27,9 @@ def ledger_sealed_actors(sender, *, user, now, **kwargs) -> set[str]:
     from experts.selectors import sealed_usernames_for
 
     return sealed_usernames_for(user=user, now=now)
+
+
+def section_archive_files(sender, *, section, **kwargs):
+    from experts import archive
+
+    return archive.section_archive_files(section=section)

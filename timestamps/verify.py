@@ -1,4 +1,4 @@
-"""The offline verifier: ``python -m timestamps.verify receipt|pdf|ledger-anchor ...``.
+"""The offline verifier: ``python -m timestamps.verify receipt|pdf|ledger-anchor|anchors|archive ...``.
 
 Needs only cryptography, asn1crypto, pyHanko and the published certificates; no Django, no database,
 no network. Prints one line per check and exits 1 if any check fails (2 on bad usage or unreadable files).
@@ -12,6 +12,7 @@ import logging
 import sys
 from pathlib import Path
 
+from timestamps.evidence import anchors_read, anchors_verify, archive_verify
 from timestamps.verification import (
     Verdict,
     anchor_verify,
@@ -60,6 +61,19 @@ def _anchor(args: argparse.Namespace) -> Verdict:
     segment = args.segment.read_bytes() if args.segment else None
     return anchor_verify(anchor=args.file.read_bytes(), certs_pem=_beside(args.certs, args.file, TSA_CERTS),
                          segment=segment)
+
+
+def _anchors(args: argparse.Namespace) -> Verdict:
+    ledger = None
+    if args.export:
+        path = args.export / "ledger.jsonl" if args.export.is_dir() else args.export
+        ledger = path.read_bytes()
+    return anchors_verify(anchors=anchors_read(args.file.read_bytes()),
+                          certs_pem=_beside(args.certs, args.file, TSA_CERTS), ledger=ledger)
+
+
+def _archive(args: argparse.Namespace) -> Verdict:
+    return archive_verify(archive=args.file.read_bytes(), certs_pem=_beside(args.certs, args.file, TSA_CERTS))
 
 
 def _beside(given: Path | None, input_file: Path, name: str) -> bytes:
@@ -111,6 +125,18 @@ def _parser() -> argparse.ArgumentParser:
     anchor.add_argument("--segment", type=Path, help="a ledger export (JSON lines) ending at or after the anchor")
     anchor.add_argument("--certs", type=Path, help=f"the TSA chain (default: {TSA_CERTS} beside the file)")
     anchor.set_defaults(run=_anchor)
+
+    anchors = commands.add_parser("anchors", help="the published anchor list (GET /api/v1/ledger/anchors)")
+    anchors.add_argument("file", type=Path)
+    anchors.add_argument("--export", type=Path, help="a ledger export (directory or ledger.jsonl) from entry 1: "
+                                                     "checks that each anchor extends the one before")
+    anchors.add_argument("--certs", type=Path, help=f"the TSA chain (default: {TSA_CERTS} beside the file)")
+    anchors.set_defaults(run=_anchors)
+
+    archive = commands.add_parser("archive", help="a section archive (电子档案, .zip)")
+    archive.add_argument("file", type=Path)
+    archive.add_argument("--certs", type=Path, help=f"the TSA chain (default: {TSA_CERTS} beside the file)")
+    archive.set_defaults(run=_archive)
     return parser
 
 

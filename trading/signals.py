@@ -134,6 +134,18 @@ contract_recorded = Signal()
 sender: ``Section``; arguments: ``section``, ``signed_at``, ``now``. A receiver does what the contract
 triggers (deposits: every deposit is refunded with interest within 5 days of the signing, R18)."""
 
+# --- the archive (电子档案) -------------------------------------------------------------------------
+
+section_archive_files = Signal()
+"""Sent by ``trading.archives`` while it builds the archive of a section that has ended (contracted, failed or
+cancelled), inside its transaction, with the section locked.
+
+sender: ``Section``; arguments: ``section``. A receiver returns a list of ``(archive_name, content,
+recorded_sha256)``: ``archive_name`` a relative path in the zip ("opening/opening-record.pdf"), ``content``
+either ``bytes`` or a ``str`` naming a file in the file store (streamed), ``recorded_sha256`` the hash the
+platform recorded for that file when it was made, or ``None``. Read-only; an exception stops the build, which
+the next sweep retries."""
+
 # --- housekeeping ---------------------------------------------------------------------------------
 
 periodic_sweep = Signal()

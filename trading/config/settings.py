@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "trading.supervision",
     "trading.portal",
     "trading.complaints",
+    "trading.archives",
 ]
 
 MIDDLEWARE = [
@@ -348,6 +349,9 @@ RULE_CONTRACT_DAYS = env_int("RULE_CONTRACT_DAYS", 30)  # R29
 RULE_COMPLAINT_DAYS = env_int("RULE_COMPLAINT_DAYS", 10)  # R35
 RULE_COMPLAINT_ACCEPT_DAYS = env_int("RULE_COMPLAINT_ACCEPT_DAYS", 3)  # R36, working days
 RULE_COMPLAINT_DECISION_DAYS = env_int("RULE_COMPLAINT_DECISION_DAYS", 30)  # R36, working days
+
+# 电子档案: years a section's sealed archive is kept in the file store after it is built.
+ARCHIVE_RETENTION_YEARS = env_int("ARCHIVE_RETENTION_YEARS", 30)
 
 # Supervision: early warning before a step is due, and the days a supervisor has to follow up a rating.
 SUPERVISION_WARNING_HOURS = env_int("SUPERVISION_WARNING_HOURS", 24)

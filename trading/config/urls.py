@@ -28,4 +28,5 @@ urlpatterns = [
     path("", include("trading.supervision.urls")),
     path("", include("trading.complaints.urls")),
     path("api/v1/", include("trading.complaints.api_urls")),
+    path("", include("trading.archives.urls")),
 ]

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from trading.portal import feeds
+from trading.portal.anchors import portal_anchors
 from trading.portal.views import (
     portal_blacklist,
     portal_blacklist_appeal,
@@ -13,6 +14,7 @@ from trading.portal.views import (
 
 urlpatterns = [
     path("portal/", portal_home, name="portal_home"),
+    path("portal/ledger/anchors/", portal_anchors, name="portal_anchors"),
     path("portal/blacklist/", portal_blacklist, name="portal_blacklist"),
     path("portal/blacklist/<str:record_id>/", portal_blacklist_record, name="portal_blacklist_record"),
     path("portal/blacklist/<str:record_id>/document/", portal_blacklist_document, name="portal_blacklist_document"),

@@ -79,7 +79,7 @@ def sections_for_console(*, user, status: str = "", now: datetime | None = None)
     require_supervisor(user)
     now = now or timezone.now()
     granted = break_glass_sections(user=user, now=now)
-    sections = list(selectors.sections_for_supervisor(status=status).select_related("project__agency").annotate(
+    sections = list(selectors.sections_for_supervisor(status=status).select_related("project__agency", "archive").annotate(
         registration_count=Count("registrations", distinct=True)))
     for section in sections:
         if section.status in BEFORE_OPENING and section.pk not in granted:
