@@ -68,9 +68,9 @@ def complaint_detail(request, public_id: str):
 
 
 @login_required
-def complaint_evidence(request, public_id: str, evidence_id: int):
+def complaint_evidence(request, public_id: str, evidence_id: str):
     complaint = selectors.complaint_get_visible(user=request.user, public_id=public_id)
-    item = get_object_or_404(complaint.evidence, pk=evidence_id)
+    item = get_object_or_404(complaint.evidence, public_id=evidence_id)
     return FileResponse(open_stored(item.path), as_attachment=True, filename=item.name)
 
 
