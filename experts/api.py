@@ -168,6 +168,8 @@ class PickPhoneAnswerView(APIView):
     def post(self, request, pick_id, answer):
         if answer not in ("confirm", "decline"):
             raise NotFound(_("Not found."))
+        if not confirmations.can_record_phone(request.user):  # refused before the body is read
+            raise PermissionDenied(_("Only platform staff record a telephone answer."))
         pick = confirmations.pick_phone_answer(user=request.user, pick_id=pick_id, confirmed=answer == "confirm",
                                                reason=str(request.data.get("reason", "")))
         return Response({"id": pick.public_id, "seat": pick.seat, "status": pick.status,

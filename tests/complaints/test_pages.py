@@ -27,7 +27,7 @@ def test_complaint_page_is_seen_by_the_complainant_the_agency_and_supervisors(cl
     for user in (parties["other"], agency_user()):
         client.force_login(user)
         assert client.get(url).status_code == 404, user.role
-        assert client.get(f"{url}evidence/{complaint.evidence.get().pk}/").status_code == 404
+        assert client.get(f"{url}evidence/{complaint.evidence.get().public_id}/").status_code == 404
         assert client.get("/api/v1/complaints").json() == []
     client.logout()
     assert client.get(url).status_code == 302

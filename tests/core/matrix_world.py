@@ -10,9 +10,11 @@ from rest_framework.test import APIClient
 from bidding.models import Bid, OpeningRoom
 from experts.models import Pick, PublicityObjection
 from experts.services import award as award_services
+from experts.services.accounts import activation_token
 from tests.bidflow import bid_through_api, kit_for
 from tests.credit.test_blacklist import bar
 from tests.experts.test_experts_evaluation import publicized
+from tests.experts.test_experts_kit import make_experts
 from tests.factories import (
     OrganizationFactory,
     SectionFactory,
@@ -22,11 +24,14 @@ from tests.factories import (
     publish_section,
     supervisor_user,
 )
+from trading.archives.models import SectionArchive
+from trading.complaints import services as complaints
 from trading.credit.services.blacklist import credit_appeal_submit
 from trading.deposits.bank.client import use_client
 from trading.deposits.bank.simulator import BankSimulator, deliver_with
 from trading.deposits.models import DepositAccount, DepositForfeiture
 from trading.deposits.services.deposits import deposit_forfeit_propose
+from trading.files import write_stored
 from trading.models import (
     DocumentObjection,
     Organization,
@@ -132,6 +137,29 @@ def _build(world: World, bank) -> World:
         user=bids[1].submitted_by, section_id=evaluated.pk, text="第一候选人业绩不实")
     assert publicity_objection and PublicityObjection.objects.exists()
 
+    # 投诉 (R35–R37): bidder A's open complaint about agency A's published section, with one file of evidence; and a
+    # decided one about the evaluated section, which the portal publishes.
+    complaint = complaints.complaint_file(user=bidder_a, section_id=published.pk, matter="other", request="撤销资格条件",
+                                          facts="资格条件排斥潜在投标人", known_at=now,
+                                          evidence=[("证据.pdf", [b"%PDF-1.4 evidence"])])
+    decided = complaints.complaint_file(user=bidder_a, section_id=evaluated.pk, matter="other", request="重新评标",
+                                        facts="评标违反招标文件", known_at=now,
+                                        evidence=[("证据.pdf", [b"%PDF-1.4 evidence"])])
+    complaints.complaint_accept(user=supervisor, complaint_id=decided.pk)
+    complaints.complaint_decide(user=supervisor, complaint_id=decided.pk, outcome="dismissed", decision="投诉缺乏事实根据")
+    # A pool expert without an account, invited: the activation link is valid (a token, not a login, is the proof,
+    # so every role gets the same page).
+    invitee = make_experts(1, prefix="MXN", start=900)[0]
+    invitee.account_invited_at = now
+    invitee.save(update_fields=["account_invited_at"])
+    # 电子档案: the evaluated section's archive row over a small stored zip. The section has not ended, so
+    # archive_build would refuse it; the download's access rule (the agency, supervisors) does not look at that.
+    archive_path = f"archives/{evaluated.public_id}/{evaluated.public_id}-archive.zip"
+    write_stored(archive_path, b"PK\x05\x06" + b"\x00" * 18)
+    SectionArchive.objects.create(section=evaluated, storage_path=archive_path, size=22, sha256="0" * 64,
+                                  manifest_sha256="0" * 64, files=0, ledger_from=1, ledger_to=1, created_at=now,
+                                  retain_until=now + timedelta(days=3650))
+
     world.users = {"bidder_own": bidder_a, "bidder_other": bidder_b, "agency_own": agency_a, "agency_other": agency_b,
                    "expert": expert, "expert_other": expert_other, "supervisor": supervisor, "admin": admin}
     world.objects = {"published": published, "published_b": published_b, "draft": draft, "evaluated": evaluated,
@@ -147,6 +175,8 @@ def _build(world: World, bank) -> World:
         "appeal": appeal.public_id, "alert": alert.public_id, "follow_up": follow_up.public_id,
         "forfeiture": forfeiture.public_id, "publicity_objection": publicity_objection.public_id,
         "expert_code": picks[0].expert.code,
+        "complaint": complaint.public_id, "evidence": complaint.evidence.get().public_id, "complaint_action": "accept",
+        "expert_invitee": invitee.code, "activation_token": activation_token(invitee),
     }
     assert Question.objects.filter(section=published).exists() and DocumentObjection.objects.exists()
     return world

@@ -12,6 +12,10 @@ def _complaint_public_id() -> str:
     return public_id("cp", 14)
 
 
+def _evidence_public_id() -> str:
+    return public_id("ce", 14)
+
+
 class Complaint(models.Model):
     """投诉: one complaint by a bidder or another interested party about one section."""
 
@@ -80,6 +84,7 @@ class Complaint(models.Model):
 class ComplaintEvidence(models.Model):
     """A file of evidence, or material supplied later, in the file store."""
 
+    public_id = models.CharField(max_length=24, unique=True, default=_evidence_public_id, editable=False)
     complaint = models.ForeignKey(Complaint, on_delete=models.CASCADE, related_name="evidence")
     name = models.CharField(max_length=200)
     path = models.CharField(max_length=300)

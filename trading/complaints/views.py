@@ -16,7 +16,7 @@ from trading.complaints import forms, selectors, services
 from trading.complaints.models import Complaint
 from trading.files import open_stored
 from trading.models import User
-from trading.services.errors import DomainError
+from trading.services.errors import DomainError, PermissionDenied
 from trading.web.decorators import role_required
 from trading.web.errors import add_domain_error, flash_domain_error
 from trading.workingdays import SHANGHAI
@@ -68,9 +68,9 @@ def complaint_detail(request, public_id: str):
 
 
 @login_required
-def complaint_evidence(request, public_id: str, evidence_id: int):
+def complaint_evidence(request, public_id: str, evidence_id: str):
     complaint = selectors.complaint_get_visible(user=request.user, public_id=public_id)
-    item = get_object_or_404(complaint.evidence, pk=evidence_id)
+    item = get_object_or_404(complaint.evidence, public_id=evidence_id)
     return FileResponse(open_stored(item.path), as_attachment=True, filename=item.name)
 
 
@@ -101,10 +101,12 @@ def _act(request, complaint: Complaint, action: str) -> None:
 @login_required
 @require_POST
 def complaint_action(request, public_id: str, action: str):
-    """One step of the case; the service checks who may take it."""
+    """One step of the case; the service checks who may take it, and a refusal is a 403, not a flashed message."""
     complaint = selectors.complaint_get_visible(user=request.user, public_id=public_id)
     try:
         _act(request, complaint, action)
+    except PermissionDenied:
+        raise
     except DomainError as exc:
         flash_domain_error(request, exc)
     else:
