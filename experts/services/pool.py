@@ -132,7 +132,6 @@ def expert_set_status(*, actor, code: str, status: str, reason: str = "", now: d
     return expert
 
 
-@transaction.atomic
 def require_unavailability_actor(*, actor, code: str) -> None:
     """The expert itself or a supervisor; checked before the period is read."""
     expert = expert_get(code)
@@ -140,6 +139,7 @@ def require_unavailability_actor(*, actor, code: str) -> None:
         require_supervisor(actor)
 
 
+@transaction.atomic
 def expert_unavailable_add(*, actor, code: str, starts_at: datetime, ends_at: datetime, reason: str = "",
                            now: datetime | None = None) -> Unavailability:
     """Mark a period in which the expert cannot be drawn. The expert itself may declare it too."""

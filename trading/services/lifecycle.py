@@ -151,13 +151,13 @@ def sweep_close_bidding(*, now: datetime | None = None) -> int:
     return closed
 
 
-@transaction.atomic
 def require_canceller(user: User, section: Section) -> None:
     """The section's agency, a supervisor or an administrator may cancel it; the check runs before the body is read."""
     if not user.has_role(User.Role.SUPERVISOR, User.Role.ADMIN):
         _require_agency(user, section.project.agency)
 
 
+@transaction.atomic
 def section_cancel(*, user: User, section_id: int, reason: str, now: datetime | None = None) -> Section:
     now = now or timezone.now()
     section = Section.objects.select_for_update().select_related("project").get(pk=section_id)
