@@ -12,19 +12,14 @@ from decimal import Decimal, InvalidOperation
 
 from bidding.models import Bid, OpeningRoom, RecordConfirmation
 from bidding.room.events import event_emit
-from bidding.room.timeline import ROLE_ZH, STATUS_ZH, beijing, timeline_rows, unit_of
+from bidding.room.timeline import ROLE_ZH, STATUS_ZH, beijing, field_header, timeline_rows, unit_of
 from timestamps.ledger import ledger_append
+from timestamps.verification import COSIGN_FILE, COSIGN_FORMAT, cosign_message
 from trading import signals
 from trading.files import write_stored
 from trading.money import money_format, money_in_words
 
-COSIGN_FORMAT = "sbe1-record-cosign/1"
 CONFIRMATION_ZH = {"signed": "已签名确认", "refused": "拒绝签名", "absent": "缺席（确认时间内未签名）"}
-
-
-def cosign_message(section_public_id: str, record_sha256: str) -> bytes:
-    """The bytes each party signs: ECDSA P-256 / SHA-256, as WebCrypto does."""
-    return f"SBE1-RECORD-CONFIRM\n{section_public_id}\n{record_sha256}".encode()
 
 
 def _deposit_label(bid: Bid) -> str:
@@ -57,7 +52,7 @@ def _cell(field: dict, value) -> str:
     amount = _amount(value) if field.get("type") == "money" else None
     if amount is not None:
         return money_format(amount)
-    unit = unit_of(field.get("label", ""))
+    unit = unit_of(field)
     return f"{value} {unit}" if unit and field.get("type") in ("integer", "number") else str(value)
 
 
@@ -68,7 +63,7 @@ def _blocks(room: OpeningRoom, *, now: datetime) -> list:
     bids = list(Bid.objects.filter(section=section, opening_no__isnull=False).select_related("organization")
                 .order_by("read_order", "opening_no"))
     fields = [f for f in section.opening_form_fields if f["key"] != "price"]
-    header = ["序号", "投标人", "投标报价（元）", *[f["label"].split("/")[0].strip() for f in fields],
+    header = ["序号", "投标人", "投标报价（元）", *[field_header(f) for f in fields],
               "保证金核查（金额单位：元）", "状态"]
     price_field = {"type": "money"}
     rows, words = [], []
@@ -160,7 +155,7 @@ def record_final_pdf(room: OpeningRoom, *, draft: bytes, now: datetime) -> bytes
     pdf = _document(room, blocks, now=now)
     pdf = pdf_attach(pdf, [
         ("opening-record-draft.pdf", draft, "application/pdf", "开标记录表（确认稿）"),
-        ("cosignatures.json", cosign_document(room, confirmations), "application/json", "开标记录确认签名"),
+        (COSIGN_FILE, cosign_document(room, confirmations), "application/json", "开标记录确认签名"),
     ])
     return seal_pdf(pdf, reason=f"开标记录 {room.section.public_id}")
 

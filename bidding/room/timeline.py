@@ -27,17 +27,31 @@ def duration_zh(length: timedelta) -> str:
     return (f"{hours} 小时 " if hours else "") + f"{minutes} 分钟 {seconds} 秒"
 
 
-def unit_of(label: str) -> str:
-    """The unit written in a form field's label: ``工期（日历天）/ Duration (days)`` → ``日历天``."""
-    found = re.search(r"（([^）]+)）", label)
-    return found.group(1) if found else ""
+UNITS_BY_KEY = {"price": "元", "duration_days": "日历天", "warranty_months": "月"}
+
+
+def unit_of(field: dict) -> str:
+    """A form field's unit: written in its label (``工期（日历天）/ Duration (days)``), else known by its key."""
+    found = re.search(r"（([^）]+)）", field.get("label", ""))
+    if found:
+        return found.group(1)
+    return UNITS_BY_KEY.get(field.get("key", ""), "元" if field.get("type") == "money" else "")
+
+
+def field_header(field: dict) -> str:
+    """The column header in Chinese, with its unit: ``工期（日历天）``."""
+    label = str(field.get("label") or field.get("key")).split("/")[0].strip()
+    unit = unit_of(field)
+    return label if not unit or unit in label else f"{label}（{unit}）"
 
 
 def timeline_rows(room: OpeningRoom, *, now: datetime) -> list[list[str]]:
     """Rows of (time, event, detail), in the order the room recorded them."""
+    from bidding.room.services import signin_opens_at
+
     events = list(RoomEvent.objects.filter(room=room).order_by("seq"))
     resumes = [e for e in events if e.type == "resumed"]
-    rows: list[list[str]] = []
+    rows: list[list[str]] = [[beijing(signin_opens_at(room.section)), "开标室开放", "签到开始"]]
     advanced_by = ""
     for event in events:
         data, when = event.data or {}, beijing(event.at)
@@ -52,7 +66,7 @@ def _row(event: RoomEvent, data: dict, resumes: list[RoomEvent], advanced_by: st
     kind = event.type
     if kind == "phase":
         name = PHASE_ZH.get(data.get("phase"), data.get("phase"))
-        by = f"主持人 {advanced_by} 提前结束上一阶段" if advanced_by else "系统按时"
+        by = f"主持人 {advanced_by} 提前结束上一阶段" if advanced_by else "系统"
         ends = f"；截止 {beijing(datetime.fromisoformat(data['phase_ends_at']))}" if data.get("phase_ends_at") else ""
         return [f"进入「{name}」阶段", f"{by}{ends}"]
     if kind == "signed_in":
