@@ -4,7 +4,7 @@
 // innerHTML. Bidders decrypt in the browser: their private key (non-extractable, IndexedDB) unwraps
 // K2 from the envelope header and only K2 is sent.
 import { b64encode, parseHeader, unwrapK2 } from "./sbe1.js";
-import { backupImport, keysetList } from "./keystore.js";
+import { backupImport, keysetList, staffKeyGetOrCreate } from "./keystore.js";
 
 const $ = (id) => document.getElementById(id);
 const readJson = (id) => JSON.parse($(id).textContent);
@@ -242,6 +242,17 @@ function apply(msg) {
       state.failure_reason = d.reason;
       addLog(msg.at, fmt(gettext("Failed: {reason}"), { reason: d.reason }), "warn");
       break;
+    case "advanced":
+      addLog(msg.at, fmt(gettext("{by} ended this phase early"), { by: d.by }));
+      break;
+    case "record_draft":
+      state.draft = d;
+      addLog(msg.at, gettext("The draft record is ready for confirmation"));
+      break;
+    case "record_confirmed":
+      addLog(msg.at, fmt(d.status === "signed" ? gettext("{signer} signed the record") : gettext("{signer} refused to sign the record"), { signer: d.signer }));
+      if ((ROLE === "bidder" && CONFIG.me && d.signer === CONFIG.me.organization) || (STAFF && d.role === ROLE)) confirmDone = d.status;
+      break;
     case "record_ready":
       state.record = { url: d.url, sha256: d.sha256 };
       addLog(msg.at, gettext("The opening record is ready"));
@@ -460,6 +471,15 @@ function renderObjections() {
 }
 
 function renderRecord() {
+  const confirming = state.phase === "record" && ROLE !== "public";
+  $("record-confirm").hidden = !confirming;
+  if (confirming) {
+    $("btn-confirm-record").disabled = confirmBusy || !!confirmDone || !!state.paused;
+    $("btn-refuse-record").hidden = ROLE !== "bidder";
+    $("btn-refuse-record").disabled = confirmBusy || !!confirmDone || !!state.paused;
+    $("record-draft-link").href = CONFIG.draft_url;
+    if (confirmDone) setConfirmStatus(confirmDone === "signed" ? `✓ ${gettext("You have signed the record.")}` : gettext("You refused to sign the record."), "ok");
+  }
   const ready = !!state.record;
   $("record-ready").hidden = !ready;
   $("record-wait").hidden = ready;
@@ -660,6 +680,55 @@ setInterval(() => {
   }
 }, 10000);
 
+// ---------- confirming the record (ADR 0030) ----------
+
+let confirmBusy = false;
+let confirmDone = null;
+
+function setConfirmStatus(text, kind = "") {
+  const node = $("confirm-status");
+  node.textContent = text;
+  node.className = `small ${kind}`;
+}
+
+/** The key this party signs with: a bidder's registered SBE1 signing key, or the staff member's browser key. */
+async function signingKey() {
+  if (STAFF) return staffKeyGetOrCreate(CONFIG.signer_id);
+  const { header } = await parseHeader(await headerBlob());
+  const keyset = await findKey(header);
+  if (!keyset) return null;
+  return { privateKey: keyset.sign.privateKey, spki: keyset.sign.spki, created: false };
+}
+
+async function confirmRecord() {
+  confirmBusy = true;
+  renderRecord();
+  setConfirmStatus(gettext("Signing the record in this browser…"));
+  try {
+    const response = await fetch(CONFIG.draft_url, { credentials: "same-origin" });
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    // Sign what this browser downloaded, not what the server says it sent.
+    const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", await response.arrayBuffer()));
+    const hex = Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+    const key = await signingKey();
+    if (!key) {
+      setConfirmStatus(gettext("This browser does not hold your signing key. Import your key backup file."), "warn");
+      $("key-import").open = true;
+      return;
+    }
+    const message = new TextEncoder().encode(`SBE1-RECORD-CONFIRM\n${CONFIG.section}\n${hex}`);
+    const signature = new Uint8Array(await crypto.subtle.sign({ name: "ECDSA", hash: "SHA-256" }, key.privateKey, message));
+    const command = { type: "confirm_record", signature: b64encode(signature) };
+    if (STAFF) command.public_key = b64encode(key.spki);
+    if (send(command)) setConfirmStatus(gettext("Signature sent…"));
+  } catch (err) {
+    setConfirmStatus(fmt(gettext("Could not sign the record: {error}"), { error: err.message || String(err) }), "warn");
+  } finally {
+    confirmBusy = false;
+    renderRecord();
+  }
+}
+
 // ---------- bidder: my bid and decryption ----------
 
 async function refreshMine() {
@@ -777,6 +846,10 @@ async function importBackup() {
 function wire() {
   if (ROLE === "bidder") {
     $("btn-signin").addEventListener("click", () => send({ type: "sign_in" }));
+    $("btn-refuse-record").addEventListener("click", () => {
+      const reason = window.prompt(gettext("Why do you refuse to sign the record?"));
+      if (reason !== null) send({ type: "refuse_record", reason });
+    });
     $("btn-decrypt").addEventListener("click", () => decryptMine());
     $("btn-import").addEventListener("click", () => importBackup());
     $("sbe-file").addEventListener("change", () => describeKeys());
@@ -801,6 +874,7 @@ function wire() {
       send({ type: "answer", objection_id: id, answer });
     });
   }
+  if (ROLE !== "public") $("btn-confirm-record").addEventListener("click", () => confirmRecord());
   if (ROLE === "supervisor") {
     $("btn-pause").addEventListener("click", () => {
       const reason = $("pause-reason").value.trim();
