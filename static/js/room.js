@@ -472,7 +472,7 @@ function renderObjections() {
 
 function renderRecord() {
   const confirming = state.phase === "record" && ROLE !== "public";
-  $("record-confirm").hidden = !confirming;
+  if ($("record-confirm")) $("record-confirm").hidden = !confirming;
   if (confirming) {
     $("btn-confirm-record").disabled = confirmBusy || !!confirmDone || !!state.paused;
     $("btn-refuse-record").hidden = ROLE !== "bidder";
