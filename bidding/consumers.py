@@ -89,6 +89,11 @@ class OpeningRoomConsumer(AsyncJsonWebsocketConsumer):
             return None  # a seq the room has not reached: the client's state is wrong, so it starts over
         return room_missed(room, after_seq=after_seq, role=self.role, org_id=self.org_id)
 
+    @database_sync_to_async
+    def _record_status(self):
+        room = OpeningRoom.objects.select_related("section").get(pk=self.room_pk)
+        return cosign.record_status(room, user=self.scope.get("user"), role=self.role)
+
     async def _send_snapshot(self):
         snapshot = await self._snapshot()
         self.last_seq = snapshot["seq"]
@@ -143,6 +148,11 @@ class OpeningRoomConsumer(AsyncJsonWebsocketConsumer):
         kind = content["type"][:64]
         if kind == "resume":
             await self._resume(content.get("after_seq"))
+            return
+        if kind == "record_status":
+            status = await self._record_status()
+            await self.send_json({"seq": None, "type": "record_status", "at": timezone.now().isoformat(),
+                                  "data": status})
             return
         if kind == "ping":
             await self.send_json({"seq": None, "type": "pong", "at": timezone.now().isoformat(), "data": {}})

@@ -190,3 +190,16 @@ def record_absent(room: OpeningRoom, *, now: datetime) -> None:
     for role, organization in expected_missing(room):
         RecordConfirmation.objects.create(room=room, role=role, status=R.ABSENT, organization=organization,
                                           signer=organization.name if organization else names[role], at=now)
+
+
+def record_status(room: OpeningRoom, *, user: User, role: str) -> dict:
+    """The draft to confirm and who has answered so far: what a client reloading in the ``record`` phase needs."""
+    from bidding.room.record import record_draft_data
+
+    answered = [{"signer": c.signer, "role": c.role, "status": c.status, "kid": c.kid or None}
+                for c in room.confirmations.exclude(status=R.ABSENT)]
+    mine = None
+    if role in (HOST, SUPERVISOR, BIDDER) and getattr(user, "is_authenticated", False):
+        mine = _existing(room, user, role)
+    return {"draft": record_draft_data(room) if room.draft_sha256 else None, "confirmations": answered,
+            "you": mine.status if mine else None}

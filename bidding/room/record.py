@@ -166,11 +166,15 @@ def record_draft_make(*, room: OpeningRoom, now: datetime) -> None:
     relative = f"records/{room.section.public_id}/opening-record-draft.pdf"
     room.draft_path, room.draft_sha256 = relative, write_stored(relative, draft)
     room.save(update_fields=["draft_path", "draft_sha256"])
-    url = f"/api/v1/sections/{room.section.public_id}/opening/record-draft.pdf"
-    event_emit(room, "record_draft", {"url": url, "sha256": room.draft_sha256,
-                                      "message": cosign_message(room.section.public_id, room.draft_sha256).decode(),
-                                      "confirm_ends_at": room.phase_ends_at.isoformat() if room.phase_ends_at
-                                      else None}, now=now)
+    event_emit(room, "record_draft", record_draft_data(room), now=now)
+
+
+def record_draft_data(room: OpeningRoom) -> dict:
+    """``record_draft``: where the draft is, its SHA-256, the bytes to sign and when confirmation ends."""
+    return {"url": f"/api/v1/sections/{room.section.public_id}/opening/record-draft.pdf",
+            "sha256": room.draft_sha256,
+            "message": cosign_message(room.section.public_id, room.draft_sha256).decode(),
+            "confirm_ends_at": room.phase_ends_at.isoformat() if room.phase_ends_at else None}
 
 
 def record_make(*, room: OpeningRoom, now: datetime) -> None:

@@ -22,6 +22,8 @@ let attempts = 0;
 let reconnectTimer = null;
 let refused = false;
 let myDecryptBusy = false;
+let confirmBusy = false; // signing the record in this browser
+let confirmDone = null; // "signed" or "refused" once this party has answered (ADR 0030)
 const log = [];
 
 // ---------- text helpers ----------
@@ -126,6 +128,11 @@ function bidByNo(no) {
 }
 
 function apply(msg) {
+  if (msg.type === "record_status") {
+    if (msg.data.draft) state.draft = msg.data.draft;
+    if (msg.data.you) confirmDone = msg.data.you;
+    return true;
+  }
   if (msg.type === "snapshot") {
     state = msg.data;
     lastSeq = msg.seq;
@@ -625,6 +632,7 @@ function connect() {
     setConn("live", gettext("Live"));
     // The server sends a snapshot on connect; ask for anything after what we hold as well.
     ws.send(JSON.stringify({ type: "resume", after_seq: lastSeq }));
+    if (ROLE !== "public" && state && state.phase === "record") ws.send(JSON.stringify({ type: "record_status" }));
   });
   ws.addEventListener("message", (event) => {
     let msg;
@@ -681,9 +689,6 @@ setInterval(() => {
 }, 10000);
 
 // ---------- confirming the record (ADR 0030) ----------
-
-let confirmBusy = false;
-let confirmDone = null;
 
 function setConfirmStatus(text, kind = "") {
   const node = $("confirm-status");

@@ -214,3 +214,33 @@ def test_a_bidder_that_refuses_is_recorded_with_its_reason_and_the_public_cannot
     assert {"refused"} <= {e["status"] for e in cosign["signatures"]}
     text = pdf_text(pdf, tmp_path)
     assert "拒绝签名" in text and "报价唱错" in text
+
+
+def test_record_status_tells_a_reloaded_page_the_draft_and_its_own_answer(api):
+    opening = prepare(api, 3, confirm_minutes=CONFIRM_MINUTES)
+    room, _supervisor = to_confirmation(opening)
+    headers = [cookie(opening.kits[0].user), cookie(opening.kits[1].user)]
+    message = f"SBE1-RECORD-CONFIRM\n{opening.section.public_id}\n{room.draft_sha256}"
+
+    async def run():
+        first = await connect(opening, ORIGIN, headers[0])
+        await receive(first)
+        await first.send_json_to({"type": "confirm_record", "signature": webcrypto_sign(opening.kits[0].sign,
+                                                                                       message)})
+        await receive_until(first, "record_confirmed")
+        await first.send_json_to({"type": "record_status"})
+        mine = (await receive_until(first, "record_status"))[-1]
+        await first.disconnect()
+        other = await connect(opening, ORIGIN, headers[1])
+        await receive(other)
+        await other.send_json_to({"type": "record_status"})
+        theirs = (await receive_until(other, "record_status"))[-1]
+        await other.disconnect()
+        return mine, theirs
+
+    with travel(opening, 300 + 10 * 60 + 30):
+        mine, theirs = async_to_sync(run)()
+    assert mine["seq"] is None and mine["data"]["you"] == "signed"
+    assert mine["data"]["draft"]["sha256"] == room.draft_sha256 and mine["data"]["draft"]["message"] == message
+    assert theirs["data"]["you"] is None
+    assert [c["signer"] for c in theirs["data"]["confirmations"]] == [opening.kits[0].user.organization.name]
