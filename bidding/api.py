@@ -211,6 +211,21 @@ class OpeningRecordView(APIView):
                             filename=f"opening-record-{section.public_id}.pdf")
 
 
+class OpeningRecordDraftView(APIView):
+    """The draft record the parties co-sign (ADR 0030); its SHA-256 is in the ``record_draft`` message."""
+
+    permission_classes = [AllowAny]
+
+    @extend_schema(responses={(200, "application/pdf"): bytes})
+    def get(self, request, section_id):
+        section = section_get_visible(user=request.user, public_id=section_id)
+        room = OpeningRoom.objects.filter(section=section).first()
+        if room is None or not room.draft_path:
+            raise NotFound(_("The opening record is not ready."))
+        return FileResponse(open_stored(room.draft_path), as_attachment=True, content_type="application/pdf",
+                            filename=f"opening-record-draft-{section.public_id}.pdf")
+
+
 class EnvelopeHeaderView(APIView):
     """The sealed envelope's opening bytes (magic, length, header): all a bidder needs to unwrap its K2."""
 

@@ -13,7 +13,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from bidding.models import OpeningRoom
-from bidding.room import decrypt, services
+from bidding.room import cosign, decrypt, services
 from bidding.room.access import room_role
 from bidding.room.events import BIDDER, HOST, SUPERVISOR, event_for, group_name
 from bidding.room.snapshot import room_missed, room_snapshot
@@ -89,6 +89,11 @@ class OpeningRoomConsumer(AsyncJsonWebsocketConsumer):
             return None  # a seq the room has not reached: the client's state is wrong, so it starts over
         return room_missed(room, after_seq=after_seq, role=self.role, org_id=self.org_id)
 
+    @database_sync_to_async
+    def _record_status(self):
+        room = OpeningRoom.objects.select_related("section").get(pk=self.room_pk)
+        return cosign.record_status(room, user=self.scope.get("user"), role=self.role)
+
     async def _send_snapshot(self):
         snapshot = await self._snapshot()
         self.last_seq = snapshot["seq"]
@@ -144,6 +149,11 @@ class OpeningRoomConsumer(AsyncJsonWebsocketConsumer):
         if kind == "resume":
             await self._resume(content.get("after_seq"))
             return
+        if kind == "record_status":
+            status = await self._record_status()
+            await self.send_json({"seq": None, "type": "record_status", "at": timezone.now().isoformat(),
+                                  "data": status})
+            return
         if kind == "ping":
             await self.send_json({"seq": None, "type": "pong", "at": timezone.now().isoformat(), "data": {}})
             return
@@ -151,7 +161,7 @@ class OpeningRoomConsumer(AsyncJsonWebsocketConsumer):
         if handler is None:
             await self._error(kind, "unknown_command", _("Unknown command."))
             return
-        if self.role != role_needed:
+        if self.role not in (role_needed if isinstance(role_needed, tuple) else (role_needed,)):
             await self._error(kind, "forbidden", ROLE_REFUSALS[role_needed])
             return
         wrong = [name for name, kind_of in FIELDS.get(kind, {}).items() if not _fits(content.get(name), kind_of)]
@@ -218,18 +228,31 @@ def _resume_room(*, user, section, content, role):
     services.room_resume(user=user, section=section, reason=str(content.get("reason", "")))
 
 
+def _confirm_record(*, user, section, content, role):
+    cosign.record_confirm(user=user, section=section, signature=content["signature"],
+                          public_key=content.get("public_key"))
+
+
+def _refuse_record(*, user, section, content, role):
+    cosign.record_refuse(user=user, section=section, reason=str(content.get("reason") or ""))
+
+
+SIGNERS = (HOST, SUPERVISOR, BIDDER)
 # Each command with the room role that may send it; the services check the details again.
 COMMANDS = {"sign_in": (_sign_in, BIDDER), "decrypt": (_decrypt, BIDDER), "objection": (_objection, BIDDER),
             "answer": (_answer, HOST), "advance": (_advance, HOST), "pause": (_pause, SUPERVISOR),
-            "resume_room": (_resume_room, SUPERVISOR)}
+            "resume_room": (_resume_room, SUPERVISOR), "confirm_record": (_confirm_record, SIGNERS),
+            "refuse_record": (_refuse_record, BIDDER)}
 # The fields each command must carry, and their JSON types; optional text fields may be left out.
 FIELDS = {"decrypt": {"bid_id": str, "k2": str}, "objection": {"text": (str, None)},
           "answer": {"objection_id": str, "answer": (str, None)}, "pause": {"reason": (str, None)},
-          "resume_room": {"reason": (str, None)}}
+          "resume_room": {"reason": (str, None)}, "confirm_record": {"signature": str, "public_key": (str, None)},
+          "refuse_record": {"reason": (str, None)}}
 ROLE_REFUSALS = {
     BIDDER: _("Only a bidder in this opening can do this."),
     HOST: _("Only the host of this opening can do this."),
     SUPERVISOR: _("Only a supervisor can do this."),
+    SIGNERS: _("Only the host, the supervisor and the bidders in this opening confirm the record."),
 }
 
 

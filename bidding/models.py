@@ -157,6 +157,8 @@ class OpeningRoom(models.Model):
     failure_reason = models.CharField(max_length=300, blank=True)
     record_path = models.CharField(max_length=300, blank=True)
     record_sha256 = models.CharField(max_length=64, blank=True)
+    draft_path = models.CharField(max_length=300, blank=True)  # the record the parties co-sign
+    draft_sha256 = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:
@@ -215,3 +217,44 @@ class OpeningObjection(models.Model):
 
     def __str__(self) -> str:
         return f"OpeningObjection {self.pk}"
+
+
+class StaffSigningKey(models.Model):
+    """A host's or supervisor's ECDSA P-256 key, made in their browser and registered at first use (ADR 0030)."""
+
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="signing_keys")
+    kid = models.CharField(max_length=64, unique=True)
+    public_key = models.BinaryField()
+    created_at = models.DateTimeField(default=timezone.now)
+    retired_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"StaffSigningKey {self.kid}"
+
+
+class RecordConfirmation(models.Model):
+    """开标记录确认: one party's signature over the draft record, or its refusal or absence."""
+
+    class Status(models.TextChoices):
+        SIGNED = "signed", _("Confirmed and signed")
+        REFUSED = "refused", _("Refused to sign")
+        ABSENT = "absent", _("Absent")
+
+    room = models.ForeignKey(OpeningRoom, on_delete=models.CASCADE, related_name="confirmations")
+    role = models.CharField(max_length=12)  # host | supervisor | bidder
+    status = models.CharField(max_length=8, choices=Status.choices)
+    user = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, null=True, blank=True,
+                                     related_name="+")
+    signer = models.CharField(max_length=200)
+    kid = models.CharField(max_length=64, blank=True)
+    public_key = models.BinaryField(null=True, blank=True)
+    signature = models.BinaryField(null=True, blank=True)
+    reason = models.CharField(max_length=500, blank=True)
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["at", "pk"]
+
+    def __str__(self) -> str:
+        return f"RecordConfirmation {self.pk}"

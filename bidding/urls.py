@@ -15,6 +15,8 @@ urlpatterns = [
     path("bids/<str:bid_id>/decrypt", api.DecryptView.as_view(), name="api-bid-decrypt"),
     path("sections/<str:section_id>/opening", api.OpeningSnapshotView.as_view(), name="api-opening"),
     path("sections/<str:section_id>/opening/record.pdf", api.OpeningRecordView.as_view(), name="api-opening-record"),
+    path("sections/<str:section_id>/opening/record-draft.pdf", api.OpeningRecordDraftView.as_view(),
+         name="api-opening-record-draft"),
     path("bids/<str:bid_id>/receipt.pdf", api.ReceiptPdfView.as_view(), name="api-bid-receipt-pdf"),
     path("bids/<str:bid_id>/receipt.zip", api.ReceiptBundleView.as_view(), name="api-bid-receipt-zip"),
     path("bids/<str:bid_id>/receipt.tsr", api.ReceiptTokenView.as_view(), name="api-bid-receipt-tsr"),

@@ -85,7 +85,8 @@ def publish(agency: str, deadline: datetime) -> str:
         "title": "产权转让", "estimated_price": "5000000.00", "deposit_amount": "100000.00",
         "bid_deadline": deadline.isoformat(), "documents_from": (now + timedelta(seconds=5)).isoformat(),
         "documents_until": (now + timedelta(days=6)).isoformat(), "evaluation_method": "lowest_price",
-        "announcement": "冒烟测试公告", "opening_config": {"decrypt_minutes": 1.5, "objection_minutes": 0.1}})
+        "announcement": "冒烟测试公告", "opening_config": {"decrypt_minutes": 1.5, "objection_minutes": 0.1,
+                                                             "confirm_minutes": 0.1}})
     sid = section["id"]
     call("POST", f"/api/v1/sections/{sid}/documents", agency, 201,
          files={"file": ("招标文件.pdf", b"%PDF-1.4 smoke")})

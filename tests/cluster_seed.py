@@ -56,7 +56,7 @@ def seed_room(args) -> dict:
     from trading.models import ApiToken
 
     config = {"signin_minutes": args.signin_minutes, "decrypt_minutes": args.decrypt_minutes,
-              "objection_minutes": args.objection_minutes}
+              "objection_minutes": args.objection_minutes, "confirm_minutes": args.confirm_minutes}
     section = publish_section(deadline_days=args.deadline_in / 86400, opening_config=config)
     opening = prepare(APIClient(), args.bidders, section=section)
     return {
@@ -85,6 +85,7 @@ def main() -> None:
     parser.add_argument("--signin-minutes", type=float, default=30)
     parser.add_argument("--decrypt-minutes", type=float, default=0.5)
     parser.add_argument("--objection-minutes", type=float, default=0.1)
+    parser.add_argument("--confirm-minutes", type=float, default=0, help="0: the record is sealed without co-signing")
     args = parser.parse_args()
     _setup()
     result = seed_room(args) if args.kind == "room" else seed_quiet(args)

@@ -24,10 +24,12 @@ class Opening:
 PRICES = ["9870000.00", "9650000.50", "9912345.67", "9700000.00", "9800000.00"]
 
 
-def prepare(api, bidders: int, *, deadline_days: float = 25, section=None) -> Opening:
+def prepare(api, bidders: int, *, deadline_days: float = 25, section=None, confirm_minutes: float = 0) -> Opening:
+    """``confirm_minutes`` 0: the record is sealed at once, without the co-signing round (tests/bidding/test_record_cosign.py)."""
     section = section or publish_section(deadline_days=deadline_days,
                                          opening_config={"signin_minutes": 30, "decrypt_minutes": 30,
-                                                         "objection_minutes": 10})
+                                                         "objection_minutes": 10,
+                                                         "confirm_minutes": confirm_minutes})
     opening = Opening(section)
     for i in range(bidders):
         user = bidder_user()

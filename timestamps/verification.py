@@ -216,7 +216,100 @@ def pdf_verify(*, pdf: bytes, seal_ca_pem: bytes, tsa_certs_pem: bytes) -> Verdi
     verdict.signed_at = report.signed_at
     if report.signer:
         verdict.facts["signer"] = report.signer
+    attachments = pdf_attachments(pdf)
+    if COSIGN_FILE in attachments:
+        cosign_check(verdict, attachments)
     return verdict
+
+
+# -- co-signatures embedded in a sealed PDF (opening record, ADR 0030) --------------------------
+
+COSIGN_FILE = "cosignatures.json"
+COSIGN_FORMAT = "sbe1-record-cosign/1"
+
+
+def pdf_attachments(pdf: bytes) -> dict[str, bytes]:
+    """The PDF's embedded files by name; empty for a PDF without any or one that cannot be read."""
+    import io
+
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    found: dict[str, bytes] = {}
+
+    def resolved(value):
+        return value.get_object() if hasattr(value, "get_object") else value
+
+    def walk(node) -> None:
+        names = resolved(node.get("/Names")) or []
+        for i in range(0, len(names) - 1, 2):
+            spec = resolved(names[i + 1])
+            embedded = resolved(resolved(spec.get("/EF", {})).get("/F"))
+            if embedded is not None:
+                found[str(resolved(names[i]))] = embedded.data
+        for kid in resolved(node.get("/Kids")) or []:
+            walk(resolved(kid))
+
+    try:
+        root = PdfFileReader(io.BytesIO(pdf), strict=False).root
+        tree = resolved(resolved(root.get("/Names", {})).get("/EmbeddedFiles"))
+        if tree is not None:
+            walk(tree)
+    except Exception:  # a PDF pyHanko cannot read has no attachments we could vouch for
+        return {}
+    return found
+
+
+def cosign_message(section: str, record_sha256: str) -> bytes:
+    """What each party signed: the same bytes bidding.room.record.cosign_message builds."""
+    return f"SBE1-RECORD-CONFIRM\n{section}\n{record_sha256}".encode()
+
+
+def cosign_check(verdict: Verdict, attachments: dict[str, bytes]) -> None:
+    """Each co-signature over the embedded draft: key fingerprint, then ECDSA P-256 / SHA-256."""
+    try:
+        document = json.loads(attachments[COSIGN_FILE])
+        section, record_sha256 = str(document["section"]), str(document["record_sha256"])
+        draft_name, entries = str(document["draft"]), list(document["signatures"])
+        ok_format = document.get("format") == COSIGN_FORMAT
+    except (ValueError, KeyError, TypeError):
+        verdict.add("cosign", False, f"{COSIGN_FILE} is not a co-signature document")
+        return
+    if not verdict.add("cosign", ok_format, f"{COSIGN_FILE}: {len(entries)} parties, format {document.get('format')}"):
+        return
+    draft = attachments.get(draft_name)
+    digest = hashlib.sha256(draft).hexdigest() if draft is not None else None
+    if not verdict.add("cosign-draft", digest == record_sha256,
+                       f"{draft_name} SHA-256 {digest or 'missing'}, signed {record_sha256}"):
+        return
+    message = cosign_message(section, record_sha256)
+    for entry in entries:
+        label = f"{entry.get('role')} {entry.get('signer')}"
+        if entry.get("status") != "signed":
+            verdict.facts[f"cosign: {label}"] = str(entry.get("status"))
+            continue
+        verdict.add("cosign-signature", *_cosignature(entry, message, label))
+
+
+def _cosignature(entry: dict, message: bytes, label: str) -> tuple[bool, str]:
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import hashes
+
+    try:
+        der = base64.b64decode(entry["public_key"], validate=True)
+        signature = base64.b64decode(entry["signature"], validate=True)
+        public_key = serialization.load_der_public_key(der)
+    except (KeyError, TypeError, ValueError, binascii.Error):
+        return False, f"{label}: no readable public key or signature"
+    if not isinstance(public_key, ec.EllipticCurvePublicKey) or public_key.curve.name != "secp256r1":
+        return False, f"{label}: not a P-256 key"
+    kid = hashlib.sha256(der).hexdigest()
+    if kid != entry.get("kid"):
+        return False, f"{label}: key fingerprint {kid} differs from the listed {entry.get('kid')}"
+    try:
+        public_key.verify(signature, message, ec.ECDSA(hashes.SHA256()))
+    except InvalidSignature:
+        return False, f"{label}: the signature does not verify (key {kid[:16]})"
+    return True, f"{label}: signature valid (key {kid})"
 
 
 # -- ledger anchors ----------------------------------------------------------------------------

@@ -40,6 +40,9 @@ CHECK_TITLES = {
     "chain_pdf": gettext_lazy("Seal certificate chain"),
     "coverage": gettext_lazy("Nothing added after sealing"),
     "timestamp": gettext_lazy("Seal timestamp"),
+    "cosign": gettext_lazy("Co-signatures attached"),
+    "cosign-draft": gettext_lazy("Co-signed draft matches"),
+    "cosign-signature": gettext_lazy("Co-signature"),
 }
 
 

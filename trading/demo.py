@@ -121,7 +121,8 @@ def live_section(agency_user: User, bidders: list[User], *, now) -> Section:
         estimated_price="1800000.00", deposit_amount="0",
         bid_deadline=now + timedelta(minutes=settings.DEMO_OPENING_MINUTES),
         documents_from=now, documents_until=now + timedelta(days=7), evaluation_method="lowest_price",
-        bid_validity_days=60, opening_config={"signin_minutes": 30, "decrypt_minutes": 10, "objection_minutes": 3},
+        bid_validity_days=60, opening_config={"signin_minutes": 30, "decrypt_minutes": 10, "objection_minutes": 3,
+                        "confirm_minutes": 3},
         announcement=("本项目不属于依法必须招标的项目，招标人自愿公开招标，R01（20日）不适用。"
                       "投标截止时间即开标时间，开标在平台不见面开标大厅进行。"))
     projects.document_add(user=agency_user, section_id=section.pk, name="导视标识制作安装招标文件.pdf",

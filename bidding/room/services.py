@@ -311,7 +311,7 @@ def room_objection_answer(*, user: User, section: Section, objection_id: str, an
 @transaction.atomic
 def room_close_objections(*, section: Section, now: datetime | None = None, early: bool = False) -> None:
     """R13 then R12: once every objection is answered, make the signed record and finish the opening."""
-    from bidding.room.record import record_make
+    from bidding.room.record import record_draft_make
 
     now = now or timezone.now()
     room = _locked(section.pk)
@@ -321,10 +321,34 @@ def room_close_objections(*, section: Section, now: datetime | None = None, earl
         return
     if room.objections.filter(answered_at__isnull=True).exists():
         return  # the host must answer first; supervision raises the alarm
-    _set_phase(room, P.RECORD, now=now)
+    minutes = section.opening_minutes("confirm_minutes")
+    _set_phase(room, P.RECORD, now=now, minutes=minutes if minutes > 0 else None)
+    if minutes <= 0:  # no confirmation round: the record is sealed at once
+        record_finish(room, now=now)
+        return
+    record_draft_make(room=room, now=now)
+
+
+@transaction.atomic
+def room_close_record(*, section: Section, now: datetime | None = None) -> None:
+    """The confirmation window is over: who has not signed is absent; seal the record and finish (R12)."""
+    now = now or timezone.now()
+    room = _locked(section.pk)
+    if room.phase != P.RECORD or room.paused or (room.phase_ends_at and now < room.phase_ends_at):
+        return
+    record_finish(room, now=now)
+
+
+def record_finish(room: OpeningRoom, *, now: datetime) -> None:
+    """Seal the final record and close the opening; the caller holds the room's lock in the RECORD phase."""
+    from bidding.room.cosign import record_absent
+    from bidding.room.record import record_make
+
+    if room.draft_path:
+        record_absent(room, now=now)
     record_make(room=room, now=now)
     _set_phase(room, P.CLOSED, now=now)
-    lifecycle.section_transition(section_id=section.pk, to=Section.Status.OPENED, actor="system", now=now)
+    lifecycle.section_transition(section_id=room.section_id, to=Section.Status.OPENED, actor="system", now=now)
 
 
 def room_advance(*, user: User, section: Section, now: datetime | None = None) -> None:
@@ -340,25 +364,40 @@ def room_advance(*, user: User, section: Section, now: datetime | None = None) -
         if Bid.objects.filter(section=section, status=Bid.Status.SUBMITTED).exists():
             raise RoomError(_("Bidders are still decrypting; the window stays open until it ends."),
                             code="still_decrypting")
-        room_close_decryption(section=section, now=now, early=True)
+        with transaction.atomic():
+            _advanced(section, user, P.DECRYPTION, now)
+            room_close_decryption(section=section, now=now, early=True)
     elif room.phase == P.OBJECTIONS:
         if room.objections.filter(answered_at__isnull=True).exists():
             raise RoomError(_("Answer every objection first (R13)."), code="objections_pending")
-        room_close_objections(section=section, now=now, early=True)
+        with transaction.atomic():
+            _advanced(section, user, P.OBJECTIONS, now)
+            room_close_objections(section=section, now=now, early=True)
     else:
         raise RoomError(_("This phase ends on its own."), code="wrong_phase")
+
+
+def _advanced(section: Section, user: User, phase: str, now: datetime) -> None:
+    """The record says who ended a phase early (``advanced``, a message added to the protocol)."""
+    room = _locked(section.pk)
+    if room.phase == phase:
+        event_emit(room, "advanced", {"phase": phase, "by": user.get_full_name() or user.username}, now=now)
+        ledger_append(action="opening.advanced", actor=user, obj=section, now=now, data={"phase": phase})
 
 
 def sweep_rooms(*, now: datetime | None = None) -> int:
     """The periodic sweep: close every window whose time is up. Idempotent."""
     now = now or timezone.now()
     moved = 0
-    due = OpeningRoom.objects.filter(paused=False, phase__in=[P.DECRYPTION, P.OBJECTIONS], phase_ends_at__lte=now)
+    due = OpeningRoom.objects.filter(paused=False, phase__in=[P.DECRYPTION, P.OBJECTIONS, P.RECORD],
+                                     phase_ends_at__lte=now)
     for room in due.select_related("section"):
         if room.phase == P.DECRYPTION:
             room_close_decryption(section=room.section, now=now)
-        else:
+        elif room.phase == P.OBJECTIONS:
             room_close_objections(section=room.section, now=now)
+        else:
+            room_close_record(section=room.section, now=now)
         moved += 1
     stuck = OpeningRoom.objects.filter(phase=P.SIGNIN, section__status=Section.Status.OPENING)
     for room in stuck.select_related("section"):  # opened by a worker that died before the room started

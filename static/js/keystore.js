@@ -280,3 +280,44 @@ export async function bidderKeysCreate({ organization, passphrase, download = tr
 export async function backupImport(file, passphrase) {
   return keysetStore(await backupRead(file, passphrase));
 }
+
+// ---------- staff signing keys (ADR 0030) ----------
+
+const STAFF_DB = "sbe1-staff-keys";
+
+function openStaffDb() {
+  return new Promise((resolve, reject) => {
+    const req = indexedDB.open(STAFF_DB, 1);
+    req.onupgradeneeded = () => req.result.createObjectStore("keys", { keyPath: "id" });
+    req.onsuccess = () => resolve(req.result);
+    req.onerror = () => reject(new KeyStoreError(`cannot open the browser key store: ${req.error}`));
+  });
+}
+
+async function staffStore(mode, action) {
+  const db = await openStaffDb();
+  try {
+    return await new Promise((resolve, reject) => {
+      const tx = db.transaction("keys", mode);
+      const req = action(tx.objectStore("keys"));
+      tx.oncomplete = () => resolve(req.result);
+      tx.onerror = () => reject(new KeyStoreError(`browser key store failed: ${tx.error}`));
+    });
+  } finally {
+    db.close();
+  }
+}
+
+/**
+ * A host's or supervisor's P-256 signing key in this browser: made on first use with a
+ * non-extractable private key; {privateKey, spki, created} where created says it is new.
+ */
+export async function staffKeyGetOrCreate(userId) {
+  const id = `staff:${userId}`;
+  const found = await staffStore("readonly", (store) => store.get(id));
+  if (found) return { privateKey: found.privateKey, spki: found.spki, created: false };
+  const pair = await subtle.generateKey(ALGORITHMS.sign, false, ["sign", "verify"]);
+  const spki = new Uint8Array(await subtle.exportKey("spki", pair.publicKey));
+  await staffStore("readwrite", (store) => store.put({ id, privateKey: pair.privateKey, spki }));
+  return { privateKey: pair.privateKey, spki, created: true };
+}

@@ -4,7 +4,7 @@
 // innerHTML. Bidders decrypt in the browser: their private key (non-extractable, IndexedDB) unwraps
 // K2 from the envelope header and only K2 is sent.
 import { b64encode, parseHeader, unwrapK2 } from "./sbe1.js";
-import { backupImport, keysetList } from "./keystore.js";
+import { backupImport, keysetList, staffKeyGetOrCreate } from "./keystore.js";
 
 const $ = (id) => document.getElementById(id);
 const readJson = (id) => JSON.parse($(id).textContent);
@@ -22,6 +22,8 @@ let attempts = 0;
 let reconnectTimer = null;
 let refused = false;
 let myDecryptBusy = false;
+let confirmBusy = false; // signing the record in this browser
+let confirmDone = null; // "signed" or "refused" once this party has answered (ADR 0030)
 const log = [];
 
 // ---------- text helpers ----------
@@ -126,6 +128,11 @@ function bidByNo(no) {
 }
 
 function apply(msg) {
+  if (msg.type === "record_status") {
+    if (msg.data.draft) state.draft = msg.data.draft;
+    if (msg.data.you) confirmDone = msg.data.you;
+    return true;
+  }
   if (msg.type === "snapshot") {
     state = msg.data;
     lastSeq = msg.seq;
@@ -241,6 +248,17 @@ function apply(msg) {
     case "failed":
       state.failure_reason = d.reason;
       addLog(msg.at, fmt(gettext("Failed: {reason}"), { reason: d.reason }), "warn");
+      break;
+    case "advanced":
+      addLog(msg.at, fmt(gettext("{by} ended this phase early"), { by: d.by }));
+      break;
+    case "record_draft":
+      state.draft = d;
+      addLog(msg.at, gettext("The draft record is ready for confirmation"));
+      break;
+    case "record_confirmed":
+      addLog(msg.at, fmt(d.status === "signed" ? gettext("{signer} signed the record") : gettext("{signer} refused to sign the record"), { signer: d.signer }));
+      if ((ROLE === "bidder" && CONFIG.me && d.signer === CONFIG.me.organization) || (STAFF && d.role === ROLE)) confirmDone = d.status;
       break;
     case "record_ready":
       state.record = { url: d.url, sha256: d.sha256 };
@@ -460,6 +478,15 @@ function renderObjections() {
 }
 
 function renderRecord() {
+  const confirming = state.phase === "record" && ROLE !== "public";
+  if ($("record-confirm")) $("record-confirm").hidden = !confirming;
+  if (confirming) {
+    $("btn-confirm-record").disabled = confirmBusy || !!confirmDone || !!state.paused;
+    $("btn-refuse-record").hidden = ROLE !== "bidder";
+    $("btn-refuse-record").disabled = confirmBusy || !!confirmDone || !!state.paused;
+    $("record-draft-link").href = CONFIG.draft_url;
+    if (confirmDone) setConfirmStatus(confirmDone === "signed" ? `✓ ${gettext("You have signed the record.")}` : gettext("You refused to sign the record."), "ok");
+  }
   const ready = !!state.record;
   $("record-ready").hidden = !ready;
   $("record-wait").hidden = ready;
@@ -605,6 +632,7 @@ function connect() {
     setConn("live", gettext("Live"));
     // The server sends a snapshot on connect; ask for anything after what we hold as well.
     ws.send(JSON.stringify({ type: "resume", after_seq: lastSeq }));
+    if (ROLE !== "public" && state && state.phase === "record") ws.send(JSON.stringify({ type: "record_status" }));
   });
   ws.addEventListener("message", (event) => {
     let msg;
@@ -659,6 +687,52 @@ setInterval(() => {
     socket.send(JSON.stringify({ type: "resume", after_seq: lastSeq }));
   }
 }, 10000);
+
+// ---------- confirming the record (ADR 0030) ----------
+
+function setConfirmStatus(text, kind = "") {
+  const node = $("confirm-status");
+  node.textContent = text;
+  node.className = `small ${kind}`;
+}
+
+/** The key this party signs with: a bidder's registered SBE1 signing key, or the staff member's browser key. */
+async function signingKey() {
+  if (STAFF) return staffKeyGetOrCreate(CONFIG.signer_id);
+  const { header } = await parseHeader(await headerBlob());
+  const keyset = await findKey(header);
+  if (!keyset) return null;
+  return { privateKey: keyset.sign.privateKey, spki: keyset.sign.spki, created: false };
+}
+
+async function confirmRecord() {
+  confirmBusy = true;
+  renderRecord();
+  setConfirmStatus(gettext("Signing the record in this browser…"));
+  try {
+    const response = await fetch(CONFIG.draft_url, { credentials: "same-origin" });
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    // Sign what this browser downloaded, not what the server says it sent.
+    const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", await response.arrayBuffer()));
+    const hex = Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+    const key = await signingKey();
+    if (!key) {
+      setConfirmStatus(gettext("This browser does not hold your signing key. Import your key backup file."), "warn");
+      $("key-import").open = true;
+      return;
+    }
+    const message = new TextEncoder().encode(`SBE1-RECORD-CONFIRM\n${CONFIG.section}\n${hex}`);
+    const signature = new Uint8Array(await crypto.subtle.sign({ name: "ECDSA", hash: "SHA-256" }, key.privateKey, message));
+    const command = { type: "confirm_record", signature: b64encode(signature) };
+    if (STAFF) command.public_key = b64encode(key.spki);
+    if (send(command)) setConfirmStatus(gettext("Signature sent…"));
+  } catch (err) {
+    setConfirmStatus(fmt(gettext("Could not sign the record: {error}"), { error: err.message || String(err) }), "warn");
+  } finally {
+    confirmBusy = false;
+    renderRecord();
+  }
+}
 
 // ---------- bidder: my bid and decryption ----------
 
@@ -777,6 +851,10 @@ async function importBackup() {
 function wire() {
   if (ROLE === "bidder") {
     $("btn-signin").addEventListener("click", () => send({ type: "sign_in" }));
+    $("btn-refuse-record").addEventListener("click", () => {
+      const reason = window.prompt(gettext("Why do you refuse to sign the record?"));
+      if (reason !== null) send({ type: "refuse_record", reason });
+    });
     $("btn-decrypt").addEventListener("click", () => decryptMine());
     $("btn-import").addEventListener("click", () => importBackup());
     $("sbe-file").addEventListener("change", () => describeKeys());
@@ -801,6 +879,7 @@ function wire() {
       send({ type: "answer", objection_id: id, answer });
     });
   }
+  if (ROLE !== "public") $("btn-confirm-record").addEventListener("click", () => confirmRecord());
   if (ROLE === "supervisor") {
     $("btn-pause").addEventListener("click", () => {
       const reason = $("pause-reason").value.trim();

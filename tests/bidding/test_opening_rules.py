@@ -156,7 +156,7 @@ def test_r12_prices_are_read_to_everyone_in_random_order_and_the_record_is_signe
     assert report.valid and report.intact and report.timestamp_valid
     (tmp_path / "r.pdf").write_bytes(pdf)
     text = subprocess.run(["pdftotext", "r.pdf", "-"], cwd=tmp_path, capture_output=True, text=True).stdout
-    assert "开标记录表" in text and "9650000.50" in text and "保证金" in text
+    assert "开标记录表" in text and "9,650,000.50" in text and "保证金" in text
     for kit in opening.kits:
         assert kit.user.organization.name in text
 

@@ -77,7 +77,7 @@ def seed(out: Path, deadline_in: float) -> None:
     with time_machine.travel(deadline - timedelta(days=25), tick=False):
         section = publish_section(deadline_days=25, project=project, title="第1标段 道路及管网施工",
                                   opening_config={"signin_minutes": 5, "decrypt_minutes": 1,
-                                                  "objection_minutes": 0.3})
+                                                  "objection_minutes": 0.3, "confirm_minutes": 3})
     assert abs((section.bid_deadline - deadline).total_seconds()) < 1
     supervisor_user(username="room_sup", first_name="王", last_name="监督")
 
@@ -409,6 +409,18 @@ def _run(browser, opening, base, room, password):  # noqa: PLR0915 - one story, 
     if host.evaluate("window.openingRoom.state.phase") == "objections":
         host.wait_for_selector("#btn-advance:not([disabled])")
         host.click("#btn-advance")
+    # The record is co-signed (ADR 0030): bidders with their SBE1 key, staff with a key made in their browser.
+    for page in [*everyone, public]:
+        _phase(page, "record")
+    assert public.locator("#btn-confirm-record").count() == 0
+    for page in [host, sup, bidders[0], bidders[1]]:
+        page.wait_for_selector("#btn-confirm-record:not([disabled])")
+        page.click("#btn-confirm-record")
+        page.wait_for_function("() => document.getElementById('confirm-status').textContent.includes('已签名确认')",
+                               timeout=20000)
+        _mark("record signed")
+    bidders[2].once("dialog", lambda dialog: dialog.accept("唱标内容有误"))
+    bidders[2].click("#btn-refuse-record")
     for page in [*everyone, public]:
         _wait(page, "() => window.openingRoom.state.record !== null", timeout=30000)
         _phase(page, "closed")
@@ -419,6 +431,16 @@ def _run(browser, opening, base, room, password):  # noqa: PLR0915 - one story, 
     assert pdf.startswith(b"%PDF")
     text = subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True).stdout.decode()
     assert "开标记录表" in text and names[0] in text
+    flat = text.replace("\n", "").replace(" ", "")
+    assert flat.count("已签名确认") == 4 and "拒绝签名" in flat and "唱标内容有误" in flat
+    from timestamps.verification import COSIGN_FILE, Verdict, cosign_check, pdf_attachments
+    attachments = pdf_attachments(pdf)
+    verdict = Verdict("pdf")
+    cosign_check(verdict, attachments)  # the browsers' WebCrypto signatures, checked as the offline verifier does
+    assert verdict.ok and [c.code for c in verdict.checks].count("cosign-signature") == 4, verdict.checks
+    cosign = json.loads(attachments[COSIGN_FILE])
+    assert sorted(e["role"] for e in cosign["signatures"] if e["status"] == "signed") == [
+        "bidder", "bidder", "host", "supervisor"]
     response = public.request.get(base + public.locator("#record-link").get_attribute("href"))
     assert response.ok and response.body().startswith(b"%PDF")
 

@@ -124,6 +124,7 @@ def test_seeding_twice_is_harmless_and_a_finished_opening_gets_a_fresh_section()
     sweep_past_deadline(first, times=4)
     sweep_past_deadline(first, times=2, after=timedelta(minutes=11))  # bidder1's window ends: R11
     sweep_past_deadline(first, times=2, after=timedelta(minutes=20))  # the objection period ends
+    sweep_past_deadline(first, times=2, after=timedelta(minutes=25))  # the record's confirmation window ends
     first.refresh_from_db()
     assert first.status != Section.Status.OPENING
     with time_machine.travel(first.bid_deadline + timedelta(minutes=21), tick=False):

@@ -119,7 +119,8 @@ class Section(models.Model):
         percent = Decimal(settings.RULE_DEPOSIT_CAP_PERCENT)
         return (self.estimated_price * percent / Decimal(100)).quantize(Decimal("0.01"))
 
-    OPENING_DEFAULTS = {"signin_minutes": 30, "decrypt_minutes": 30, "objection_minutes": 15}
+    OPENING_DEFAULTS = {"signin_minutes": 30, "decrypt_minutes": 30, "objection_minutes": 15,
+                        "confirm_minutes": 15}  # confirm: the window to co-sign the opening record
 
     def opening_minutes(self, name: str) -> float:
         return float((self.opening_config or {}).get(name, self.OPENING_DEFAULTS[name]))

@@ -129,9 +129,10 @@ def _clean_opening_form(fields: Any) -> list[dict]:
 
 
 def _clean_opening_config(config: Any) -> dict:
-    """Minutes for the opening room's sign-in, decryption and objection windows."""
+    """Minutes for the opening room's sign-in, decryption, objection and record confirmation windows."""
     if not isinstance(config, dict) or set(config) - set(Section.OPENING_DEFAULTS):
-        raise DomainError(_("The opening timing accepts signin_minutes, decrypt_minutes and objection_minutes."),
+        raise DomainError(_("The opening timing accepts signin_minutes, decrypt_minutes, objection_minutes and "
+                          "confirm_minutes."),
                           field="opening_config")
     cleaned = {}
     for key, value in config.items():
