@@ -212,7 +212,7 @@ class OpeningRecordView(APIView):
 
 
 class OpeningRecordDraftView(APIView):
-    """The draft record the parties co-sign (ADR 0030); its SHA-256 is in the ``record_draft`` message."""
+    """The draft record the parties co-sign (ADR 0032); its SHA-256 is in the ``record_draft`` message."""
 
     permission_classes = [AllowAny]
 

@@ -220,7 +220,7 @@ class OpeningObjection(models.Model):
 
 
 class StaffSigningKey(models.Model):
-    """A host's or supervisor's ECDSA P-256 key, made in their browser and registered at first use (ADR 0030)."""
+    """A host's or supervisor's ECDSA P-256 key, made in their browser and registered at first use (ADR 0032)."""
 
     user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="signing_keys")
     kid = models.CharField(max_length=64, unique=True)

@@ -67,7 +67,7 @@ def opening_room(request, section_id: str):
         "snapshot_url": f"/api/v1/sections/{section.public_id}/opening",
         "header_url": "/api/v1/bids/{id}/envelope-header",
         "draft_url": f"/api/v1/sections/{section.public_id}/opening/record-draft.pdf",
-        "signer_id": str(request.user.pk) if role in ("host", "supervisor") else None,  # whose staff key (ADR 0030)
+        "signer_id": str(request.user.pk) if role in ("host", "supervisor") else None,  # whose staff key (ADR 0032)
         "lang": "en" if translation.get_language().startswith("en") else "zh-hans",
         "me": me,
     }

@@ -222,7 +222,7 @@ def pdf_verify(*, pdf: bytes, seal_ca_pem: bytes, tsa_certs_pem: bytes) -> Verdi
     return verdict
 
 
-# -- co-signatures embedded in a sealed PDF (opening record, ADR 0030) --------------------------
+# -- co-signatures embedded in a sealed PDF (opening record, ADR 0032) --------------------------
 
 COSIGN_FILE = "cosignatures.json"
 COSIGN_FORMAT = "sbe1-record-cosign/1"

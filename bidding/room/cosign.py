@@ -1,4 +1,4 @@
-"""开标记录确认: the host, the supervisor and the bidders sign the draft record in the room (ADR 0030).
+"""开标记录确认: the host, the supervisor and the bidders sign the draft record in the room (ADR 0032).
 
 A bidder signs with the SBE1 signing key its organization registered (BidderKey, use=sign); staff sign with
 a P-256 key made in their browser and registered to their account at first use (StaffSigningKey). Whoever has

@@ -2,7 +2,7 @@
 
 The record is made twice. The draft (草稿) is what the host, the supervisor and the bidders sign in the room;
 the final record repeats it, lists the signatures, embeds the draft and the signatures as attachments, and
-carries the platform seal over all of it (ADR 0030).
+carries the platform seal over all of it (ADR 0032).
 """
 
 import base64

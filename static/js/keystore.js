@@ -281,7 +281,7 @@ export async function backupImport(file, passphrase) {
   return keysetStore(await backupRead(file, passphrase));
 }
 
-// ---------- staff signing keys (ADR 0030) ----------
+// ---------- staff signing keys (ADR 0032) ----------
 
 const STAFF_DB = "sbe1-staff-keys";
 

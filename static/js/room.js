@@ -23,7 +23,7 @@ let reconnectTimer = null;
 let refused = false;
 let myDecryptBusy = false;
 let confirmBusy = false; // signing the record in this browser
-let confirmDone = null; // "signed" or "refused" once this party has answered (ADR 0030)
+let confirmDone = null; // "signed" or "refused" once this party has answered (ADR 0032)
 const log = [];
 
 // ---------- text helpers ----------
@@ -688,7 +688,7 @@ setInterval(() => {
   }
 }, 10000);
 
-// ---------- confirming the record (ADR 0030) ----------
+// ---------- confirming the record (ADR 0032) ----------
 
 function setConfirmStatus(text, kind = "") {
   const node = $("confirm-status");

@@ -1,4 +1,4 @@
-"""The opening record: complete (timeline, pauses, 大写, units) and co-signed in the room (issue 15, ADR 0030).
+"""The opening record: complete (timeline, pauses, 大写, units) and co-signed in the room (issue 15, ADR 0032).
 
 A host, a supervisor and three bidders: two bidders sign the draft over the WebSocket with real P-256 keys, as
 the browser does with WebCrypto (ECDSA P-256 / SHA-256, r‖s), one stays away and is recorded absent. The sealed

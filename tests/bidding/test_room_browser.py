@@ -409,7 +409,7 @@ def _run(browser, opening, base, room, password):  # noqa: PLR0915 - one story, 
     if host.evaluate("window.openingRoom.state.phase") == "objections":
         host.wait_for_selector("#btn-advance:not([disabled])")
         host.click("#btn-advance")
-    # The record is co-signed (ADR 0030): bidders with their SBE1 key, staff with a key made in their browser.
+    # The record is co-signed (ADR 0032): bidders with their SBE1 key, staff with a key made in their browser.
     for page in [*everyone, public]:
         _phase(page, "record")
     assert public.locator("#btn-confirm-record").count() == 0

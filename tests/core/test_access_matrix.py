@@ -105,6 +105,7 @@ MATRIX: dict[tuple[str, str], str] = {
     ("api-bid-decrypt", "POST"):                                                     "login    bad      hidden   hidden   hidden   hidden   hidden   hidden   hidden",
     ("api-opening", "GET"):                                                          "ok       ok       ok       ok       ok       ok       ok       ok       ok",
     ("api-opening-record", "GET"):                                                   "hidden   hidden   hidden   hidden   hidden   hidden   hidden   hidden   hidden",
+    ("api-opening-record-draft", "GET"):                                             "hidden   hidden   hidden   hidden   hidden   hidden   hidden   hidden   hidden",
     ("api-bid-receipt-pdf", "GET"):                                                  "login    ok       hidden   hidden   hidden   hidden   hidden   hidden   hidden",
     ("api-bid-receipt-tsr", "GET"):                                                  "login    ok       hidden   hidden   hidden   hidden   hidden   hidden   hidden",
     ("api-bid-receipt-zip", "GET"):                                                  "login    ok       hidden   hidden   hidden   hidden   hidden   hidden   hidden",

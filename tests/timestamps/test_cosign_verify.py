@@ -1,4 +1,4 @@
-"""The offline verifier's check of a record's co-signatures (ADR 0030): pure functions, no database."""
+"""The offline verifier's check of a record's co-signatures (ADR 0032): pure functions, no database."""
 
 import base64
 import hashlib
