@@ -12,7 +12,7 @@ import time_machine
 from django.utils import timezone, translation
 
 from bidding.models import OpeningRoom
-from bidding.room.record import record_pdf
+from bidding.room.record import record_draft_pdf
 from tests.experts.test_experts_kit import drawable_section, seat_committee
 from tests.factories import (
     UserFactory,
@@ -252,9 +252,9 @@ def test_r14_break_glass_shows_in_the_opening_record(tmp_path):
     supervisor = supervisor_user()
     break_glass_open(user=supervisor, section=section, reason=REASON)
     now = timezone.now()
-    text = _pdf_text(record_pdf(OpeningRoom.objects.get(section=section), now=now), tmp_path)
+    text = _pdf_text(record_draft_pdf(OpeningRoom.objects.get(section=section), now=now), tmp_path)
     assert "监督破窗查看" in text and supervisor.username in text and re.sub(r"\s+", "", REASON) in text
-    other = _pdf_text(record_pdf(OpeningRoom.objects.get(section=quiet), now=now), tmp_path)
+    other = _pdf_text(record_draft_pdf(OpeningRoom.objects.get(section=quiet), now=now), tmp_path)
     assert "监督破窗查看无。" in other and supervisor.username not in other
 
 
