@@ -8,6 +8,22 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def pytest_configure(config):
+    # The live server of the browser tests shares the test database's one in-memory SQLite connection between
+    # its threads; the bid page now sends chunks in parallel, and two requests on one connection corrupt its
+    # savepoints ("no such savepoint"). A single-threaded server answers them one after the other (and closes
+    # each connection, as Django does without threads), which is all the page's parallelism needs here.
+    from django.core.servers.basehttp import WSGIServer
+    from django.test.testcases import LiveServerThread
+
+    class OneThreadWSGIServer(WSGIServer):
+        def __init__(self, *args, connections_override=None, **kwargs):
+            # LiveServerThread.run() already installs the overridden connections in the serving thread.
+            super().__init__(*args, **kwargs)
+
+    LiveServerThread.server_class = OneThreadWSGIServer
+
+
 TEST_TSA_DIR = ROOT / "var" / "test-tsa"
 
 

@@ -30,7 +30,7 @@ def decision_out(c: Complaint) -> dict:
 
 
 class ComplaintListView(APIView):
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @extend_schema(operation_id="complaints_list", responses={200: OpenApiTypes.OBJECT})
     def get(self, request):
         return Response([complaint_out(c) for c in selectors.complaints_visible_to(user=request.user)[:200]])
 
@@ -44,6 +44,6 @@ class ComplaintView(APIView):
 class DecisionListView(APIView):
     permission_classes = [AllowAny]
 
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @extend_schema(operation_id="complaints_decisions_list", responses={200: OpenApiTypes.OBJECT})
     def get(self, request):
         return Response([decision_out(c) for c in selectors.complaints_decided_public()[:200]])
