@@ -59,13 +59,6 @@ def _ref(party: dict) -> dict:
     return {"id": party["id"], "name": party["name"]}
 
 
-def _model(label: str):
-    try:
-        return apps.get_model(label)
-    except LookupError:
-        return None
-
-
 def _base(section: Section, *, stage: str, date: datetime, tags: list[str], parties: list[dict]) -> dict:
     return {"ocid": ocid(section), "id": f"{ocid(section)}-{stage}", "date": rfc3339(date), "tag": tags,
             "initiationType": "tender", "language": "zh", "parties": parties}
@@ -179,9 +172,7 @@ def opening_release(section: Section) -> dict | None:
 
 
 def _award(section: Section):
-    model = _model("experts.Award")
-    if model is None:
-        return None
+    model = apps.get_model("experts.Award")
     return model.objects.filter(section=section).select_related("bid__organization").first()
 
 

@@ -29,13 +29,6 @@ KINDS = [("announcements", gettext_lazy("Announcements")), ("clarifications", ge
 PER_PAGE = 20
 
 
-def _model(label: str):
-    try:
-        return apps.get_model(label)
-    except LookupError:
-        return None
-
-
 # --- the public portal ---------------------------------------------------------------------------
 
 
@@ -46,9 +39,7 @@ def _openings(q: str):
 
 
 def _candidates(q: str, now):
-    model = _model("experts.Publicity")
-    if model is None:
-        return []
+    model = apps.get_model("experts.Publicity")
     qs = model.objects.filter(starts_at__lte=now).select_related("section__project").order_by("-starts_at")
     if q:
         qs = qs.filter(Q(section__title__icontains=q) | Q(section__project__name__icontains=q)
@@ -57,9 +48,7 @@ def _candidates(q: str, now):
 
 
 def _awards(q: str):
-    model = _model("experts.Award")
-    if model is None:
-        return []
+    model = apps.get_model("experts.Award")
     qs = model.objects.select_related("section__project", "bid__organization").order_by("-awarded_at")
     if q:
         qs = qs.filter(Q(section__title__icontains=q) | Q(section__project__name__icontains=q)

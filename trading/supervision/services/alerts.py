@@ -54,13 +54,6 @@ class Subject:
         return self.kind, self.subject_type, self.subject_id
 
 
-def _model(label: str):
-    try:
-        return apps.get_model(label)
-    except LookupError:
-        return None
-
-
 def _local(moment: datetime) -> str:
     return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M")
 
@@ -77,22 +70,19 @@ def _objections() -> list[Subject]:
                                                  "be answered by %(due)s.")
                                                % {"section": o.section.title, "due": _local(o.answer_due)}),
                              o.section, o.section.project.agency))
-    model = _model("experts.PublicityObjection")
-    if model is not None:
-        for o in model.objects.filter(answered_at__isnull=True).select_related("publicity__section__project__agency"):
-            section = o.publicity.section
-            found.append(Subject(KIND.OBJECTION_ANSWER, "experts.publicityobjection", str(o.pk), o.submitted_at,
-                                 o.answer_due, str(_("R27: the objection to the candidates of %(section)s must be "
-                                                     "answered by %(due)s.")
-                                                   % {"section": section.title, "due": _local(o.answer_due)}),
-                                 section, section.project.agency))
+    model = apps.get_model("experts.PublicityObjection")
+    for o in model.objects.filter(answered_at__isnull=True).select_related("publicity__section__project__agency"):
+        section = o.publicity.section
+        found.append(Subject(KIND.OBJECTION_ANSWER, "experts.publicityobjection", str(o.pk), o.submitted_at,
+                             o.answer_due, str(_("R27: the objection to the candidates of %(section)s must be "
+                                                 "answered by %(due)s.")
+                                               % {"section": section.title, "due": _local(o.answer_due)}),
+                             section, section.project.agency))
     return found
 
 
 def _publicity() -> list[Subject]:
-    evaluation = _model("experts.Evaluation")
-    if evaluation is None:
-        return []
+    evaluation = apps.get_model("experts.Evaluation")
     found = []
     for e in evaluation.objects.filter(report_at__isnull=False, section__publicity__isnull=True,
                                        section__status=Section.Status.EVALUATING).select_related(
@@ -106,9 +96,7 @@ def _publicity() -> list[Subject]:
 
 
 def _contracts() -> list[Subject]:
-    award = _model("experts.Award")
-    if award is None:
-        return []
+    award = apps.get_model("experts.Award")
     found = []
     for a in award.objects.filter(contract_signed_at__isnull=True).select_related("section__project__agency"):
         due = a.awarded_at + timedelta(days=contract_days())
@@ -120,14 +108,10 @@ def _contracts() -> list[Subject]:
 
 
 def _refunds(now: datetime) -> list[Subject]:
-    instruction = _model("deposits.RefundInstruction")
-    if instruction is None:
-        return []
-    try:
-        from trading.deposits.services.refunds import refunds_overdue
-        overdue = set(refunds_overdue(now=now).values_list("pk", flat=True))
-    except ImportError:
-        overdue = set()
+    instruction = apps.get_model("deposits.RefundInstruction")
+    from trading.deposits.services.refunds import refunds_overdue
+
+    overdue = set(refunds_overdue(now=now).values_list("pk", flat=True))
     found = []
     for r in instruction.objects.exclude(status="done").select_related("section"):
         message = str(_("Refund %(id)s of %(amount)s must be paid by %(due)s.")
@@ -153,9 +137,7 @@ def _follow_ups() -> list[Subject]:
 
 def _complaints() -> list[Subject]:
     """投诉 clocks (R36) that are running; a clock stopped for material or appraisal is no subject."""
-    complaint = _model("complaints.Complaint")
-    if complaint is None:
-        return []
+    complaint = apps.get_model("complaints.Complaint")
     found = []
     for c in complaint.objects.filter(status__in=["received", "accepted"], pause="").select_related("section"):
         if c.status == "received":
@@ -286,11 +268,8 @@ def section_phases(sections: list[Section]) -> dict[int, str]:
 
     rooms = dict(OpeningRoom.objects.filter(section__in=sections).values_list("section_id", "phase"))
     labels = dict(OpeningRoom.Phase.choices)
-    evaluation = _model("experts.Evaluation")
-    evaluations = {}
-    if evaluation is not None:
-        evaluations = {e.section_id: e.get_status_display()
-                       for e in evaluation.objects.filter(section__in=sections)}
+    evaluation = apps.get_model("experts.Evaluation")
+    evaluations = {e.section_id: e.get_status_display() for e in evaluation.objects.filter(section__in=sections)}
     phases = {}
     for section in sections:
         if section.status == Section.Status.OPENING and section.pk in rooms:
