@@ -18,20 +18,21 @@ RESULT_PENDING = (Section.Status.DRAFT, Section.Status.PUBLISHED, Section.Status
                   Section.Status.OPENING, Section.Status.OPENED, Section.Status.EVALUATING)
 
 
-def sealed_codes_for(*, user, now: datetime | None = None) -> set[str]:
-    """The codes drawn for a committee whose result is pending (R25), less the sections under this user's
-    active break-glass."""
+def _sealed_picks(*, user, now: datetime | None) -> QuerySet:
+    """The picks of committees whose result is pending (R25), less the sections under this user's break-glass."""
     granted = break_glass_sections(user=user, now=now or timezone.now())
-    return set(Pick.objects.filter(draw__section__status__in=RESULT_PENDING).exclude(draw__section__in=granted)
-               .values_list("expert__code", flat=True))
+    return Pick.objects.filter(draw__section__status__in=RESULT_PENDING).exclude(draw__section__in=granted)
+
+
+def sealed_codes_for(*, user, now: datetime | None = None) -> set[str]:
+    """The codes drawn for a committee whose result is pending (R25), unless under this user's break-glass."""
+    return set(_sealed_picks(user=user, now=now).values_list("expert__code", flat=True))
 
 
 def sealed_usernames_for(*, user, now: datetime | None = None) -> set[str]:
-    """The accounts of the experts drawn for a committee whose result is pending (R25), less the sections
-    under this user's active break-glass: the names a ledger view must not show yet."""
-    granted = break_glass_sections(user=user, now=now or timezone.now())
-    return set(Pick.objects.filter(draw__section__status__in=RESULT_PENDING, expert__user__isnull=False)
-               .exclude(draw__section__in=granted).values_list("expert__user__username", flat=True))
+    """The accounts of those experts: the names a ledger view must not show yet."""
+    return set(_sealed_picks(user=user, now=now).filter(expert__user__isnull=False)
+               .values_list("expert__user__username", flat=True))
 
 
 def expert_lookup(*, user, code: str, now: datetime | None = None) -> Expert:
